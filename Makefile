@@ -1,0 +1,54 @@
+# Two commands for a new user: `make demo` runs the whole pipeline locally, `make test` runs the tests.
+# Both create .venv and install the pinned dependencies on first use.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export PYTHON
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo demo-clean test test-unit test-integration test-e2e lint typecheck bench \
+        sam-validate sam-build checkov clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@scripts/check-prereqs.sh
+	@echo "Setting up $(VENV) (first run on a fresh machine downloads Spark and friends: a few minutes)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -c constraints.txt -e '.[local,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv with the pinned dependencies
+
+demo: $(STAMP) ## run the whole event-driven pipeline locally (emulated AWS, local Spark, DuckDB)
+	$(BIN)/ecom-pipeline demo $(ARGS)
+
+demo-clean: ## remove the local state the demo left in .local/
+	rm -rf .local
+
+test: $(STAMP) ## run every test (unit, integration, e2e)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## fast tests only
+	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP)
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+test-e2e: $(STAMP)
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff over the repo
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP) ## mypy over the shared package
+	$(BIN)/mypy layers/shared/ecom_pipeline
+
+bench: $(STAMP) ## run the benchmarks recorded in docs/benchmarks.md
+	$(BIN)/python benchmarks/bench_generator.py
+
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf .aws-sam build dist .pytest_cache .mypy_cache .ruff_cache spark-warehouse

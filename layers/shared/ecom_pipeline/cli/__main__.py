@@ -1,0 +1,3 @@
+from ecom_pipeline.cli import app
+
+app()

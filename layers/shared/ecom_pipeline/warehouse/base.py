@@ -1,0 +1,44 @@
+"""The one small interface every warehouse (DuckDB, PostgreSQL, Redshift) implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What one fact upsert did to `fact_transactions`; candidates = inserted + updated + kept_stored."""
+
+    inserted: int
+    updated: int
+    kept_stored: int
+
+    @property
+    def candidates(self) -> int:
+        return self.inserted + self.updated + self.kept_stored
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+class Warehouse(Protocol):
+    """A warehouse the job loads into.
+
+    `staged` is where the job left the batch as Parquet files with exactly `contracts.FACT_COLUMNS`,
+    one row per transaction_id (duplicates already collapsed): a local directory for DuckDB and
+    PostgreSQL, an `s3://bucket/staging/<run_id>/` prefix for Redshift.
+    """
+
+    def apply_schema(self) -> None: ...
+
+    def load_dims(self, products_csv: str, customers_csv: str) -> dict[str, int]: ...
+
+    def upsert_facts(self, staged: str) -> UpsertResult: ...
+
+    def query(self, sql: str) -> QueryResult: ...
+
+    def close(self) -> None: ...
