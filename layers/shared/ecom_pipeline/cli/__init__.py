@@ -17,4 +17,4 @@ app = typer.Typer(
 )
 
 # Each command lives in its own module and registers itself on `app`.
-from ecom_pipeline.cli import demo, generate, warehouse  # noqa: E402,F401
+from ecom_pipeline.cli import demo, generate, process, warehouse  # noqa: E402,F401
