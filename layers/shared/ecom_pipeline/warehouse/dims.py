@@ -1,0 +1,89 @@
+"""Dimension CSVs: validated row by row before anything touches the warehouse.
+
+A bad row fails the whole load with an error naming the file and the line; the local adapters then
+bulk-load a normalised copy, so every engine sees exactly the rows Python validated.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from ecom_pipeline import contracts
+from ecom_pipeline.warehouse.errors import DimFileError
+from ecom_pipeline.warehouse.schema import DIM_CUSTOMERS, DIM_PRODUCTS, Table
+
+_EXPECTED_HEADER = {
+    DIM_PRODUCTS.name: contracts.PRODUCT_COLUMNS,
+    DIM_CUSTOMERS.name: contracts.CUSTOMER_COLUMNS,
+}
+_CENT = Decimal("0.01")
+_MAX_PRICE = Decimal("1e10")  # DECIMAL(12,2)
+
+
+def local_path(location: str) -> Path:
+    """A local file or directory given as a path or a file:// URL."""
+    if location.startswith("file://"):
+        return Path(location.removeprefix("file://"))
+    if "://" in location:
+        raise ValueError(f"this warehouse reads local files only, got {location!r}")
+    return Path(location)
+
+
+def _check_price(value: str) -> str | None:
+    """None when `value` is a valid DECIMAL(12,2) >= 0, otherwise why not."""
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        return f"price {value!r} is not a number"
+    if not price.is_finite() or price < 0 or price >= _MAX_PRICE:
+        return f"price {value!r} is not a non-negative DECIMAL(12,2)"
+    if price != price.quantize(_CENT):
+        return f"price {value!r} has more than 2 decimal places"
+    return None
+
+
+def read_dim_csv(location: str, table: Table) -> list[list[str]]:
+    """The validated data rows of a dimension CSV (header checked, key unique and present, price valid)."""
+    path = local_path(location)
+    expected = _EXPECTED_HEADER[table.name]
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise DimFileError(f"{path}: cannot read {table.name} file: {exc}") from exc
+    rows: list[list[str]] = []
+    seen: dict[str, int] = {}
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(h.strip() for h in header) != expected:
+            raise DimFileError(f"{path}:1: header must be {','.join(expected)!r}, got {header!r}")
+        key_index = expected.index(table.key)
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue  # a blank line carries no row
+            if len(row) != len(expected):
+                raise DimFileError(f"{path}:{line}: expected {len(expected)} fields, got {len(row)}")
+            key = row[key_index].strip()
+            if not key:
+                raise DimFileError(f"{path}:{line}: missing {table.key}")
+            if key in seen:
+                raise DimFileError(
+                    f"{path}:{line}: duplicate {table.key} {key!r} (first on line {seen[key]})"
+                )
+            seen[key] = line
+            if "price" in expected and (problem := _check_price(row[expected.index("price")].strip())):
+                raise DimFileError(f"{path}:{line}: {problem}")
+            rows.append([value.strip() for value in row])
+    return rows
+
+
+def write_normalised_csv(rows: list[list[str]], table: Table, target: Path) -> Path:
+    """The validated rows as a plain CSV with the table's header, for the engines' bulk loaders."""
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.column_names)
+        writer.writerows(rows)
+    return target
