@@ -1,0 +1,248 @@
+"""The job's entry point: arguments in, one run through read -> validate -> stage -> upsert, report out.
+
+`main(argv)` is what the Glue script calls; `run_job(spark, args)` is the same run for callers that
+already hold a SparkSession (the local Glue runner, the CLI, tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
+from ecom_pipeline.job import io, transforms
+from ecom_pipeline.job.accounting import file_counts, run_accounting
+from ecom_pipeline.job.schema import REJECT_REASON, SOURCE_FILE
+from ecom_pipeline.job.summary import publish_summary, summary_message
+from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY
+from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
+
+logger = Logger(service="process_transactions")
+
+DEFAULT_JOB_NAME = "process_transactions"
+REQUIRED_ARGS = ("source_keys", "data_bucket", "warehouse_url")
+OPTIONAL_ARGS = ("input_root", "output_root", "dims_root", "small_max", "medium_max",
+                 "summary_topic_arn", "JOB_NAME", "JOB_RUN_ID")
+
+
+class JobFailed(RuntimeError):
+    """The run finished what it could and then failed (e.g. a file with a wrong header); names the files."""
+
+    def __init__(self, message: str, report: RunReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class JobArgs(BaseModel):
+    """The job's arguments (Glue `--name value` pairs, same names locally)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    source_keys: list[str]
+    data_bucket: str
+    warehouse_url: str
+    input_root: str | None = None
+    output_root: str | None = None
+    dims_root: str | None = None
+    small_max: Decimal = DEFAULT_SMALL_MAX
+    medium_max: Decimal = DEFAULT_MEDIUM_MAX
+    summary_topic_arn: str | None = None
+    job_name: str = Field(DEFAULT_JOB_NAME, alias="JOB_NAME")
+    job_run_id: str = Field(default_factory=lambda: f"local-{uuid.uuid4().hex[:12]}", alias="JOB_RUN_ID")
+
+    @field_validator("source_keys", mode="before")
+    @classmethod
+    def _keys_from_json(cls, value: Any) -> Any:
+        """Glue hands every argument over as a string: the keys arrive as a JSON array."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"--source_keys must be a JSON array of keys: {error}") from error
+        if isinstance(value, list):
+            value = list(dict.fromkeys(value))  # a key delivered twice is still one file
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> JobArgs:
+        if not self.source_keys:
+            raise ValueError("--source_keys is empty: nothing to process")
+        if not Decimal(0) < self.small_max < self.medium_max:
+            raise ValueError(f"need 0 < small_max < medium_max, got {self.small_max}, {self.medium_max}")
+        return self
+
+    @property
+    def inputs(self) -> str:
+        return self.input_root or f"s3://{self.data_bucket}/"
+
+    @property
+    def outputs(self) -> str:
+        return self.output_root or f"s3://{self.data_bucket}/"
+
+    @property
+    def dims(self) -> str:
+        return self.dims_root or io.resolve(self.inputs, DIMS_PREFIX)
+
+
+@dataclass
+class RunReport:
+    """What a run did: the accounting (ACCOUNTING_KEYS + candidates + per_file) and any failed files."""
+
+    run_id: str
+    accounting: dict[str, Any]
+    failed_files: list[tuple[str, str]] = field(default_factory=list)
+    staged_uri: str | None = None
+    reject_files: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_files
+
+
+def parse_args(argv: list[str]) -> JobArgs:
+    """Arguments as Glue passes them (`script --name value …`); unknown Glue arguments are ignored."""
+    values = _resolved_options(argv)
+    try:
+        return JobArgs.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as error:
+        raise SystemExit(f"invalid job arguments: {error}") from error
+
+
+def _resolved_options(argv: list[str]) -> dict[str, Any]:
+    try:
+        from awsglue.utils import getResolvedOptions  # only on Glue
+    except ImportError:
+        parser = argparse.ArgumentParser(prog="process_transactions", allow_abbrev=False)
+        for name in REQUIRED_ARGS:
+            parser.add_argument(f"--{name}", required=True)
+        for name in OPTIONAL_ARGS:
+            parser.add_argument(f"--{name}")
+        known, _ = parser.parse_known_args(argv[1:])
+        return vars(known)
+    # getResolvedOptions fails on a name that is absent, so ask only for the optional ones given.
+    present = [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
+    return dict(getResolvedOptions(argv, [*REQUIRED_ARGS, *present]))
+
+
+def run_job(spark: SparkSession, args: JobArgs, warehouse: Warehouse | None = None) -> RunReport:
+    """One run. Raises JobFailed after loading the good files when some file had to be rejected whole."""
+    run_at = datetime.now(UTC)
+    run_id = args.job_run_id
+    logger.append_keys(run_id=run_id, job_name=args.job_name)
+    logger.info("run started", files=len(args.source_keys))
+    sources = io.source_files(args.source_keys, args.inputs, run_at.date())
+
+    failed: list[tuple[str, str]] = []
+    good: list[io.SourceFile] = []
+    for source in sources:
+        try:
+            io.check_header(spark, source)
+            good.append(source)
+        except io.WrongHeader as error:
+            failed.append((source.key, str(error)))
+        except Exception as error:  # unreadable: named in the failure, the other files still load
+            failed.append((source.key, f"{source.key}: cannot read: {error}"))
+    for key, reason in failed:
+        logger.error("file rejected whole", source_file=key, reason=reason)
+
+    report = RunReport(run_id=run_id, accounting={}, failed_files=failed)
+    per_file: dict[str, Any] = {}
+    upsert = UpsertResult(0, 0, 0)
+    if good:
+        per_file, upsert = _load(spark, args, good, run_id, run_at, report, warehouse)
+    report.accounting = run_accounting(per_file, upsert)
+    logger.info("run accounted", **{k: v for k, v in report.accounting.items() if k != "per_file"})
+    if args.summary_topic_arn:
+        subject, body = summary_message(args.job_name, run_id, list(args.source_keys), report.accounting)
+        publish_summary(args.summary_topic_arn, subject, body)
+    if failed:
+        names = ", ".join(key for key, _ in failed)
+        raise JobFailed(f"{len(failed)} file(s) rejected whole: {names}. "
+                        + " | ".join(reason for _, reason in failed), report)
+    return report
+
+
+def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,
+          report: RunReport, warehouse: Warehouse | None) -> tuple[dict[str, Any], UpsertResult]:
+    products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
+                                       io.resolve(args.dims, CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
+    raw = io.read_transactions(spark, good)
+    # Validated once and kept: counting, staging and rejects all read it, no input is parsed twice.
+    validated = transforms.validate(raw, products, customers).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counted = _count_per_file(validated)
+        facts = transforms.to_facts(validated, run_id=run_id, run_at=run_at,
+                                    small_max=args.small_max, medium_max=args.medium_max)
+        staged_uri = io.staging_uri(args.outputs, run_id)
+        io.write_staged(transforms.collapse(facts), staged_uri)
+        report.staged_uri = staged_uri
+        report.reject_files = io.write_rejects(transforms.rejects(validated, run_id), args.outputs, run_id)
+    finally:
+        validated.unpersist()
+    candidates = _candidates_per_file(spark, staged_uri)
+    per_file = file_counts([s.key for s in good], counted, candidates)
+    upsert = _upsert(args, staged_uri, sum(candidates.values()), warehouse)
+    return per_file, upsert
+
+
+def _count_per_file(validated: DataFrame) -> list[dict[str, Any]]:
+    """rows read, valid and rejected by reason per source file, in one aggregation pass."""
+    reason = F.col(REJECT_REASON)
+    counts = [F.count(F.lit(1)).alias("rows_read"),
+              F.count(F.when(reason.isNull(), 1)).alias("rows_valid"),
+              *[F.count(F.when(reason == code.value, 1)).alias(code.value) for code in REJECT_REASONS]]
+    return [row.asDict() for row in validated.groupBy(SOURCE_FILE).agg(*counts).collect()]
+
+
+def _candidates_per_file(spark: SparkSession, staged_uri: str) -> dict[str, int]:
+    """Rows staged per source file, counted from what was actually written."""
+    rows = spark.read.parquet(staged_uri).groupBy(SOURCE_FILE).count().collect()
+    return {row[SOURCE_FILE]: int(row["count"]) for row in rows}
+
+
+def _upsert(args: JobArgs, staged_uri: str, candidates: int, warehouse: Warehouse | None) -> UpsertResult:
+    if candidates == 0:
+        return UpsertResult(0, 0, 0)
+    if warehouse is not None:
+        return warehouse.upsert_facts(staged_uri)
+    from ecom_pipeline.warehouse import open_warehouse
+
+    opened = open_warehouse(args.warehouse_url)
+    try:
+        return opened.upsert_facts(staged_uri)
+    finally:
+        opened.close()
+
+
+def main(argv: list[str] | None = None, *, raise_on_failure: bool = False) -> int:
+    """Parse arguments, run, log the outcome; 0 on success, 1 on a failed run.
+
+    The Glue script passes raise_on_failure=True: Glue marks a run FAILED (with the message) only when
+    the script raises.
+    """
+    import sys
+
+    from ecom_pipeline.job.spark import get_spark
+
+    args = parse_args(list(sys.argv if argv is None else argv))
+    spark = get_spark()
+    try:
+        report = run_job(spark, args)
+    except JobFailed as error:
+        logger.error("run failed", error=str(error))
+        if raise_on_failure:
+            raise
+        return 1
+    logger.info("run succeeded", run_id=report.run_id)
+    return 0

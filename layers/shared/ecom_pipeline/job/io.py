@@ -1,0 +1,192 @@
+"""Reading the run's inputs and writing its outputs; the only part of the job that touches storage.
+
+Paths are URIs (`s3://…` on Glue, `file:///…` locally) handed to Spark and to the Hadoop FileSystem
+API, so the same code reads and writes S3 on Glue and a local directory on a laptop.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ecom_pipeline.contracts import TRANSACTIONS_HEADER
+from ecom_pipeline.job.schema import (
+    CORRUPT_RECORD,
+    FILE_DAY,
+    INPUT_ORDER,
+    RAW_CUSTOMERS,
+    RAW_PRODUCTS,
+    RAW_TRANSACTIONS,
+    REJECT_COLUMNS,
+    REJECT_DAY,
+    SOURCE_FILE,
+)
+from ecom_pipeline.keys import REJECTS_PREFIX, STAGING_PREFIX, parse_transaction_key
+
+_PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_CSV_OPTIONS: Final = {"header": "true", "mode": "PERMISSIVE", "multiLine": "false",
+                       "columnNameOfCorruptRecord": CORRUPT_RECORD}
+
+
+class WrongHeader(ValueError):
+    """A transaction file whose first line is not contracts.TRANSACTIONS_HEADER."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file of a run: its key as given, where Spark reads it, and the day it stands for."""
+
+    key: str
+    uri: str
+    day: date
+
+
+def resolve(root: str, key: str) -> str:
+    """A key under `root` (`s3://bucket/` or `file:///dir/`); a key that is already a URI stays as is."""
+    return key if "://" in key else root.rstrip("/") + "/" + key.lstrip("/")
+
+
+def file_day(key: str, fallback: date) -> date:
+    """The day a source file stands for: its Hive partition, else a YYYY-MM-DD in its name, else fallback.
+
+    Rejects whose own date is unusable are filed under this day.
+    """
+    start = key.find("transactions/year=")
+    if start >= 0:
+        try:
+            return parse_transaction_key(key[start:])
+        except ValueError:
+            pass
+    for pattern in (_PARTITION, _ISO_DAY):
+        match = pattern.search(key)
+        if match:
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                continue
+    return fallback
+
+
+def source_files(keys: list[str], input_root: str, fallback_day: date) -> list[SourceFile]:
+    return [SourceFile(key, resolve(input_root, key), file_day(key, fallback_day)) for key in keys]
+
+
+# --- Hadoop FileSystem access (S3 on Glue, local disk elsewhere) without a Spark job -------------------
+def _fs_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    jvm: Any = spark._jvm  # py4j: the way to reach Hadoop FileSystem
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark._jsc.hadoopConfiguration()), path
+
+
+def read_first_line(spark: SparkSession, uri: str) -> str | None:
+    """The first line of a file (BOM and CR removed); None for an empty file. Raises if unreadable."""
+    fs, path = _fs_path(spark, uri)
+    jvm: Any = spark._jvm
+    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(fs.open(path), "UTF-8"))
+    try:
+        line = reader.readLine()
+    finally:
+        reader.close()
+    return None if line is None else str(line).lstrip("\ufeff").rstrip("\r")
+
+
+def check_header(spark: SparkSession, source: SourceFile) -> None:
+    """Raise WrongHeader naming the file when its header is not the contract's transactions header."""
+    header = read_first_line(spark, source.uri)
+    if header != TRANSACTIONS_HEADER:
+        raise WrongHeader(f"{source.key}: header {header!r} is not {TRANSACTIONS_HEADER!r}")
+
+
+def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
+    """All rows of `files` (headers already checked), in input order, tagged with source file and day.
+
+    Each file is read on its own and the reads are unioned in the order given, so the union's partition
+    order is file order and, inside a file, line order: monotonically_increasing_id over it is a total
+    input order (later file, later line = greater) without a shuffle.
+    """
+    if not files:
+        raise ValueError("no source files to read")
+    frames = [
+        spark.read.schema(RAW_TRANSACTIONS).options(**_CSV_OPTIONS).csv(source.uri)
+        .withColumn(SOURCE_FILE, F.lit(source.key))
+        .withColumn(FILE_DAY, F.lit(source.day))
+        for source in files
+    ]
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame)
+    return union.withColumn(INPUT_ORDER, F.monotonically_increasing_id())
+
+
+def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tuple[DataFrame, DataFrame]:
+    """The product and customer dimension CSVs with their explicit all-string schemas."""
+    options = {"header": "true", "mode": "PERMISSIVE"}
+    products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(products_uri)
+    customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(customers_uri)
+    return products, customers
+
+
+def staging_uri(output_root: str, run_id: str) -> str:
+    return resolve(output_root, f"{STAGING_PREFIX}{run_id}/")
+
+
+def write_staged(staged: DataFrame, uri: str) -> None:
+    """The batch as Parquet part files in a run-scoped directory (replaced if the run is retried)."""
+    staged.write.mode("overwrite").parquet(uri)
+
+
+def write_rejects(rejects: DataFrame, output_root: str, run_id: str) -> list[str]:
+    """Write rejects as CSV under `<output_root>rejects/year=…/month=…/day=…/`; return the files' URIs.
+
+    Spark first writes into a run-scoped temporary directory (so concurrent runs never share a
+    committer directory), then each day's file is renamed to `rejects-<run_id>-<n>.csv` in its
+    partition: a retried run overwrites its own files and never touches another run's.
+    """
+    temporary = resolve(output_root, f"{STAGING_PREFIX}{run_id}-rejects/")
+    day = F.col(REJECT_DAY)
+    (rejects
+     .withColumn("year", F.date_format(day, "yyyy"))
+     .withColumn("month", F.date_format(day, "MM"))
+     .withColumn("day", F.date_format(day, "dd"))
+     .repartition("year", "month", "day")
+     .select(*REJECT_COLUMNS, "year", "month", "day")
+     .write.mode("overwrite").partitionBy("year", "month", "day")
+     # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.
+     .options(header="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false")
+     .csv(temporary))
+    return _publish_rejects(rejects.sparkSession, temporary, resolve(output_root, REJECTS_PREFIX), run_id)
+
+
+def _publish_rejects(spark: SparkSession, temporary: str, rejects_root: str, run_id: str) -> list[str]:
+    fs, root = _fs_path(spark, temporary)
+    published: list[str] = []
+    if not fs.exists(root):
+        return published
+    files = fs.listFiles(root, True)
+    moves: list[tuple[Any, str]] = []
+    while files.hasNext():
+        status = files.next()
+        path = status.getPath()
+        if not path.getName().endswith(".csv"):
+            continue  # checksums and markers stay behind and go with the temporary directory
+        match = _PARTITION.search(str(path.getParent()) + "/")
+        if match is None:
+            raise RuntimeError(f"reject file outside a day partition: {path}")
+        moves.append((path, f"year={match[1]}/month={match[2]}/day={match[3]}/"))
+    jvm: Any = spark._jvm
+    for number, (source, partition) in enumerate(sorted(moves, key=lambda m: str(m[0]))):
+        target = jvm.org.apache.hadoop.fs.Path(f"{rejects_root}{partition}rejects-{run_id}-{number:03d}.csv")
+        fs.mkdirs(target.getParent())
+        if fs.exists(target):
+            fs.delete(target, False)
+        if not fs.rename(source, target):
+            raise OSError(f"could not move {source} to {target}")
+        published.append(str(target))
+    fs.delete(root, True)
+    return published

@@ -1,0 +1,39 @@
+"""The SparkSession the job runs in: Glue's own on AWS, a tuned `local[*]` one on a laptop."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from pyspark.sql import SparkSession
+
+# Settings that matter for a small cluster or a laptop; on Glue the service owns the session config.
+LOCAL_CONF: dict[str, str] = {
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.autoBroadcastJoinThreshold": str(64 * 1024 * 1024),
+    # No _SUCCESS markers: the staged directory holds only Parquet part files.
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
+}
+
+
+def on_glue() -> bool:
+    """True inside an AWS Glue job run (the `awsglue` library is only there)."""
+    return importlib.util.find_spec("awsglue") is not None
+
+
+def get_spark(master: str = "local[*]", app_name: str = "process_transactions",
+              extra_conf: dict[str, str] | None = None) -> SparkSession:
+    """Glue's existing session on AWS; elsewhere a local session with `LOCAL_CONF` (+ `extra_conf`)."""
+    if on_glue():
+        return SparkSession.builder.getOrCreate()
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in {**LOCAL_CONF, **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

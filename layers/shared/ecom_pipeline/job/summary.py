@@ -1,0 +1,29 @@
+"""The run summary the job publishes to SNS when `--summary_topic_arn` is set (format in seams)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+SUMMARY_TYPE = "run_summary"
+
+
+def summary_message(job_name: str, run_id: str, source_keys: list[str],
+                    accounting: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of the run summary; the archiver recognises and ignores `type: run_summary`."""
+    subject = f"Glue run {run_id}: {accounting['inserted'] + accounting['updated']} rows loaded"
+    body = {"type": SUMMARY_TYPE, "job_name": job_name, "run_id": run_id,
+            "source_keys": list(source_keys), "accounting": accounting}
+    # SNS subjects are at most 100 characters.
+    return subject[:100], json.dumps(body, sort_keys=True, default=str)
+
+
+def publish_summary(topic_arn: str, subject: str, body: str) -> str:
+    """Publish to SNS; returns the message id. Errors propagate (the run summary is not optional)."""
+    client = boto3.client("sns")
+    response = client.publish(TopicArn=topic_arn, Subject=subject, Message=body,
+                              MessageAttributes={"type": {"DataType": "String",
+                                                          "StringValue": SUMMARY_TYPE}})
+    return str(response["MessageId"])

@@ -1,0 +1,179 @@
+"""Pure DataFrame -> DataFrame steps of the job: validate, enrich, classify, collapse.
+
+No I/O, no actions, no Python UDFs: every rule is a Spark SQL expression, so the whole run is one plan
+the optimizer can fuse (and the same rules read the same in the DuckDB benchmark query).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from ecom_pipeline.contracts import (
+    FACT_COLUMNS,
+    STATUS_RANK,
+    TRANSACTION_COLUMNS,
+    RejectReason,
+    TransactionClass,
+)
+from ecom_pipeline.job.schema import (
+    CORRUPT_RECORD,
+    FILE_DAY,
+    INPUT_ORDER,
+    JOB_RUN_ID,
+    REJECT_DAY,
+    REJECT_REASON,
+    SOURCE_FILE,
+)
+
+# Typed values of a row, set only where the raw text is valid (null otherwise).
+QUANTITY: Final = "_quantity"
+PRICE: Final = "_price"
+DATE: Final = "_date"
+TOTAL: Final = "_total"
+PRODUCT_NAME: Final = "product_name"
+CATEGORY: Final = "category"
+CUSTOMER_EMAIL: Final = "customer_email"
+
+_INTEGER = r"^[+-]?[0-9]+$"
+_NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# The largest DECIMAL(14,2): a quantity whose total would not fit is not a usable quantity.
+MAX_TOTAL: Final = Decimal("999999999999.99")
+
+
+def _typed(raw: str, pattern: str, sql_type: str) -> Column:
+    """`raw` trimmed and cast to `sql_type` when it matches `pattern`, else null (never an error).
+
+    The regex guards what a bare cast would accept loosely ('3.7' as int is 3, '2023-3' as a date);
+    try_cast turns overflow and impossible dates ('2023-02-30') into null whatever ANSI mode says.
+    """
+    text = F.trim(F.col(raw))
+    return F.when(text.rlike(pattern), F.expr(f"try_cast(trim(`{raw}`) AS {sql_type})"))
+
+
+def _blank(column: str) -> Column:
+    return F.col(column).isNull() | (F.trim(F.col(column)) == "")
+
+
+def parse_values(raw: DataFrame) -> DataFrame:
+    """Add the typed quantity, price, date and total (DECIMAL arithmetic, never float)."""
+    total = F.col(QUANTITY).cast("decimal(10,0)") * F.col(PRICE)
+    return (raw
+            .withColumn(QUANTITY, _typed("quantity", _INTEGER, "int"))
+            .withColumn(PRICE, _typed("price", _NUMBER, "decimal(12,2)"))
+            .withColumn(DATE, _typed("transaction_date", _ISO_DATE, "date"))
+            .withColumn(TOTAL, F.when(total <= F.lit(MAX_TOTAL), total.cast("decimal(14,2)"))))
+
+
+def product_lookup(products: DataFrame) -> DataFrame:
+    """One row per product_id (name, category), small enough to broadcast to every task."""
+    first = F.min(F.struct(F.col("product_name"), F.col("category"))).alias("p")
+    return (products.where(~_blank("product_id")).groupBy("product_id").agg(first)
+            .select("product_id", F.col("p.product_name").alias(PRODUCT_NAME),
+                    F.col("p.category").alias(CATEGORY)))
+
+
+def customer_lookup(customers: DataFrame) -> DataFrame:
+    """One row per customer_id with its email, small enough to broadcast."""
+    return (customers.where(~_blank("customer_id")).groupBy("customer_id")
+            .agg(F.min("email").alias(CUSTOMER_EMAIL)))
+
+
+def reject_reason() -> Column:
+    """The first reason that applies, in contract order; null for a valid row."""
+    quantity_ok = F.col(QUANTITY).isNotNull() & (F.col(QUANTITY) > 0)
+    price_ok = F.col(PRICE).isNotNull() & (F.col(PRICE) >= 0)
+    checks: list[tuple[RejectReason, Column]] = [
+        (RejectReason.MALFORMED_ROW, F.col(CORRUPT_RECORD).isNotNull()),
+        (RejectReason.MISSING_TRANSACTION_ID, _blank("transaction_id")),
+        # A total that overflows DECIMAL(14,2) makes the quantity unusable for that price.
+        (RejectReason.INVALID_QUANTITY, ~quantity_ok | (price_ok & F.col(TOTAL).isNull())),
+        (RejectReason.INVALID_PRICE, ~price_ok),
+        (RejectReason.INVALID_DATE, F.col(DATE).isNull()),
+        (RejectReason.INVALID_STATUS, ~F.col("status").isin(list(STATUS_RANK))
+         | F.col("status").isNull()),
+        (RejectReason.UNKNOWN_PRODUCT, F.col("_product_known").isNull()),
+        (RejectReason.UNKNOWN_CUSTOMER, F.col("_customer_known").isNull()),
+    ]
+    reason: Column | None = None
+    for code, failed in checks:
+        reason = F.when(failed, F.lit(code.value)) if reason is None else reason.when(failed, code.value)
+    assert reason is not None
+    return reason
+
+
+def validate(raw: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
+    """Every raw row once, typed where valid, enriched from the dims, with `reject_reason` (null = valid)."""
+    prod = product_lookup(products).withColumn("_product_known", F.lit(True))
+    cust = customer_lookup(customers).withColumn("_customer_known", F.lit(True))
+    joined = (parse_values(raw)
+              .join(F.broadcast(prod), on="product_id", how="left")
+              .join(F.broadcast(cust), on="customer_id", how="left"))
+    return joined.withColumn(REJECT_REASON, reject_reason()).drop("_product_known", "_customer_known")
+
+
+def status_rank() -> Column:
+    """contracts.STATUS_RANK as an expression."""
+    rank: Column | None = None
+    for status, value in STATUS_RANK.items():
+        hit = F.col("status") == status
+        rank = F.when(hit, F.lit(value)) if rank is None else rank.when(hit, value)
+    assert rank is not None
+    return rank
+
+
+def transaction_class(total: Column, small_max: Decimal, medium_max: Decimal) -> Column:
+    """Small < small_max <= Medium < medium_max <= Large (agrees with contracts.classify)."""
+    return (F.when(total < F.lit(small_max), TransactionClass.SMALL.value)
+            .when(total < F.lit(medium_max), TransactionClass.MEDIUM.value)
+            .otherwise(TransactionClass.LARGE.value))
+
+
+def to_facts(validated: DataFrame, *, run_id: str, run_at: datetime,
+             small_max: Decimal, medium_max: Decimal) -> DataFrame:
+    """The valid rows as fact rows (contracts.FACT_COLUMNS, plus INPUT_ORDER for the collapse)."""
+    facts = validated.where(F.col(REJECT_REASON).isNull()).select(
+        "transaction_id", "customer_id", CUSTOMER_EMAIL, "product_id", PRODUCT_NAME, CATEGORY,
+        F.col(QUANTITY).alias("quantity"),
+        F.col(PRICE).alias("price"),
+        F.col(TOTAL).alias("total_amount"),
+        transaction_class(F.col(TOTAL), small_max, medium_max).alias("transaction_class"),
+        F.col(DATE).alias("transaction_date"),
+        "payment_type", "status",
+        status_rank().alias("status_rank"),
+        SOURCE_FILE,
+        F.lit(run_id).alias(JOB_RUN_ID),
+        # Naive UTC: written as a Parquet timestamp without time zone, which every warehouse reads as-is.
+        F.lit(run_at.replace(tzinfo=None)).cast("timestamp_ntz").alias("updated_at"),
+        INPUT_ORDER,
+    )
+    return facts
+
+
+def collapse(facts: DataFrame) -> DataFrame:
+    """One row per transaction_id: the greatest (date, status rank); a tie keeps the later input row."""
+    latest = Window.partitionBy("transaction_id").orderBy(
+        F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
+    return (facts.withColumn("_n", F.row_number().over(latest))
+            .where(F.col("_n") == 1).select(*FACT_COLUMNS))
+
+
+def rejects(validated: DataFrame, run_id: str) -> DataFrame:
+    """The rejected rows: raw values (the whole raw line when malformed), reason, source file, run id.
+
+    REJECT_DAY says which day's partition a reject belongs to: its own date when that is valid,
+    otherwise the day of the file it came from.
+    """
+    return validated.where(F.col(REJECT_REASON).isNotNull()).select(
+        *TRANSACTION_COLUMNS,
+        F.col(CORRUPT_RECORD).alias("raw_record"),
+        REJECT_REASON,
+        SOURCE_FILE,
+        F.lit(run_id).alias(JOB_RUN_ID),
+        F.coalesce(F.col(DATE), F.col(FILE_DAY)).alias(REJECT_DAY),
+    )
