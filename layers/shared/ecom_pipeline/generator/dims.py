@@ -12,6 +12,7 @@ import math
 import random
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -62,7 +63,7 @@ def _faker(seed: int) -> Faker:
     return fake
 
 
-def _csv_text(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _csv_text(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)

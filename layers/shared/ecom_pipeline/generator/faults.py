@@ -24,7 +24,8 @@ def _pick(options: tuple[str, ...] | list[str], v: float) -> str:
 
 def _unknown_ids(known: tuple[str, ...], fmt: Callable[[int], str], start: int) -> list[str]:
     """Ids shaped like real ones that are not in the dims."""
-    taken, out, n = set(known), [], start
+    taken, n = set(known), start
+    out: list[str] = []
     while len(out) < _UNKNOWN_POOL:
         if fmt(n) not in taken:
             out.append(fmt(n))

@@ -80,7 +80,9 @@ def generate(request: GenerationRequest, sink: Sink, progress: Progress | None =
             continue
         counted = _Counted(days.chunks(day), day, progress)
         size = sink.write(key, counted)
-        written.append(DayResult(day=day, key=key, location=sink.location(key), rows=counted.rows, bytes=size))
+        written.append(
+            DayResult(day=day, key=key, location=sink.location(key), rows=counted.rows, bytes=size)
+        )
     return GenerationSummary(dims_written=dims_written, dims_reused=dims_reused, written=written,
                              skipped=skipped)
 

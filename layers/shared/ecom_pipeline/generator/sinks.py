@@ -146,7 +146,7 @@ class _Multipart:
     def complete(self) -> None:
         self.client.complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-            MultipartUpload={"Parts": self.parts},  # type: ignore[typeddict-item]
+            MultipartUpload={"Parts": self.parts},
         )
 
     def abort(self) -> None:

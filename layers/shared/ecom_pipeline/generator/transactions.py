@@ -36,7 +36,10 @@ CUSTOMER_SKEW: Final = 0.8
 PRODUCT_SKEW: Final = 0.9
 # How far back a status update reaches: 0 = earlier in the same file, 1 = yesterday's file, ...
 UPDATE_LOOKBACK_WEIGHTS: Final = (0.2, 0.35, 0.15, 0.1, 0.08, 0.06, 0.06)
-UPDATE_TARGET_ROUNDS: Final = 16
+UPDATE_TARGET_ROUNDS: Final = 48
+# Completed rows far outnumber Pending ones; accepting only this share of Completed targets makes
+# Pending->Completed/Failed/Cancelled about as common as Completed->Refunded.
+REFUND_ACCEPT: Final = 0.15
 # Next status of an updated transaction, by its current status.
 PENDING_NEXT: Final = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 PENDING_NEXT_WEIGHTS: Final = (0.8, 0.1, 0.1)
@@ -184,8 +187,9 @@ class DayGenerator:
         """Status updates: an earlier transaction again, with a later status, dated `day`.
 
         The target is a clean, non-final (Pending or Completed) row of this day (earlier in the file)
-        or of one of the six days before; it is found by rejection sampling over its re-derived
-        draws. Rows left without a target after all rounds (vanishingly rare) become ordinary rows.
+        or of one of the six days before, Completed ones thinned by REFUND_ACCEPT; it is found by
+        rejection sampling over its re-derived draws. Rows left without a target after all rounds
+        (vanishingly rare) become ordinary rows.
         """
         lines: dict[int, str] = {}
         open_rows = rows
@@ -203,8 +207,9 @@ class DayGenerator:
                 source_key = day_key(self.seed, source_day)
                 t_seq = target[sel]
                 t_base = self._base(source_key, t_seq)
+                refund_ok = uniform(key, s[sel], Column.TARGET + 2 * rnd + 1000) < REFUND_ACCEPT
                 ok = (self._kinds(source_key, t_seq) == NORMAL) & (
-                    (t_base.status == _PENDING) | (t_base.status == _COMPLETED)
+                    (t_base.status == _PENDING) | ((t_base.status == _COMPLETED) & refund_ok)
                 )
                 ok_at = np.flatnonzero(ok)
                 if not ok_at.size:

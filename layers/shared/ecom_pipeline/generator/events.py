@@ -1,0 +1,48 @@
+"""From a Lambda event to a GenerationRequest: the schedule ("today") or a manual backfill payload."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ecom_pipeline.generator.config import DEFAULT_FAULT_RATE, DEFAULT_ROWS_PER_DAY, GenerationRequest
+
+SCHEDULED_DETAIL_TYPE = "Scheduled Event"
+
+
+class InvalidPayload(ValueError):
+    """The manual payload does not describe a generation run; the message says what is wrong."""
+
+
+class GeneratorSettings(BaseSettings):
+    """The generator Lambda's environment (set by template.yaml)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    data_bucket: str = Field(min_length=3)
+    rows_per_day: int = Field(default=DEFAULT_ROWS_PER_DAY, ge=0)
+    fault_rate: float = Field(default=DEFAULT_FAULT_RATE, ge=0.0, le=1.0)
+
+
+def is_scheduled(event: dict[str, Any]) -> bool:
+    return event.get("source") == "aws.events" and event.get("detail-type") == SCHEDULED_DETAIL_TYPE
+
+
+def request_from_event(event: dict[str, Any], settings: GeneratorSettings) -> GenerationRequest:
+    """Scheduled event -> the UTC day of its `time`; anything else must be a manual payload
+    (`start`, `days`, `rows_per_day`, `seed`, fault options, `regenerate_dims`, `overwrite`).
+    Options the payload leaves out come from the settings."""
+    defaults: dict[str, Any] = {"rows_per_day": settings.rows_per_day, "fault_rate": settings.fault_rate}
+    if is_scheduled(event):
+        scheduled = EventBridgeModel.model_validate(event)
+        return GenerationRequest(start=scheduled.time.astimezone(UTC).date(), days=1, **defaults)
+    if not isinstance(event, dict):
+        raise InvalidPayload(f"payload must be a JSON object, got {type(event).__name__}")
+    try:
+        return GenerationRequest.model_validate({**defaults, **event})
+    except ValidationError as err:
+        raise InvalidPayload(f"invalid generator payload: {err}") from err
