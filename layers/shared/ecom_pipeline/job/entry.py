@@ -25,14 +25,14 @@ from ecom_pipeline.job import io, transforms
 from ecom_pipeline.job.accounting import file_counts, run_accounting
 from ecom_pipeline.job.schema import REJECT_REASON, SOURCE_FILE
 from ecom_pipeline.job.summary import publish_summary, summary_message
-from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY
+from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY, REJECTS_PREFIX
 from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
 
 logger = Logger(service="process_transactions")
 
 DEFAULT_JOB_NAME = "process_transactions"
 REQUIRED_ARGS = ("source_keys", "data_bucket", "warehouse_url")
-OPTIONAL_ARGS = ("input_root", "output_root", "dims_root", "small_max", "medium_max",
+OPTIONAL_ARGS = ("input_root", "output_root", "dims_root", "rejects_root", "small_max", "medium_max",
                  "summary_topic_arn", "JOB_NAME", "JOB_RUN_ID")
 
 
@@ -55,6 +55,7 @@ class JobArgs(BaseModel):
     input_root: str | None = None
     output_root: str | None = None
     dims_root: str | None = None
+    rejects_root: str | None = None
     small_max: Decimal = DEFAULT_SMALL_MAX
     medium_max: Decimal = DEFAULT_MEDIUM_MAX
     summary_topic_arn: str | None = None
@@ -93,6 +94,10 @@ class JobArgs(BaseModel):
     @property
     def dims(self) -> str:
         return self.dims_root or io.resolve(self.inputs, DIMS_PREFIX)
+
+    @property
+    def rejects(self) -> str:
+        return self.rejects_root or io.resolve(self.outputs, REJECTS_PREFIX)
 
 
 @dataclass
@@ -187,12 +192,14 @@ def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id:
         staged_uri = io.staging_uri(args.outputs, run_id)
         io.write_staged(transforms.collapse(facts), staged_uri)
         report.staged_uri = staged_uri
-        report.reject_files = io.write_rejects(transforms.rejects(validated, run_id), args.outputs, run_id)
+        report.reject_files = io.write_rejects(transforms.rejects(validated, run_id), args.outputs,
+                                               args.rejects, run_id)
     finally:
         validated.unpersist()
     candidates = _candidates_per_file(spark, staged_uri)
     per_file = file_counts([s.key for s in good], counted, candidates)
     upsert = _upsert(args, staged_uri, sum(candidates.values()), warehouse)
+    io.delete_tree(spark, staged_uri)  # loaded: the staged copy has served its purpose
     return per_file, upsert
 
 

@@ -26,7 +26,7 @@ from ecom_pipeline.job.schema import (
     REJECT_DAY,
     SOURCE_FILE,
 )
-from ecom_pipeline.keys import REJECTS_PREFIX, STAGING_PREFIX, parse_transaction_key
+from ecom_pipeline.keys import STAGING_PREFIX, parse_transaction_key
 
 _PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -141,8 +141,15 @@ def write_staged(staged: DataFrame, uri: str) -> None:
     staged.write.mode("overwrite").parquet(uri)
 
 
-def write_rejects(rejects: DataFrame, output_root: str, run_id: str) -> list[str]:
-    """Write rejects as CSV under `<output_root>rejects/year=…/month=…/day=…/`; return the files' URIs.
+def delete_tree(spark: SparkSession, uri: str) -> None:
+    fs, path = _fs_path(spark, uri)
+    fs.delete(path, True)
+
+
+def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_id: str) -> list[str]:
+    """Write rejects as CSV under `<rejects_root>year=…/month=…/day=…/`; return the files' URIs.
+
+    `rejects_root` is `<output_root>rejects/` unless the caller (the local CLI) says otherwise.
 
     Spark first writes into a run-scoped temporary directory (so concurrent runs never share a
     committer directory), then each day's file is renamed to `rejects-<run_id>-<n>.csv` in its
@@ -160,7 +167,7 @@ def write_rejects(rejects: DataFrame, output_root: str, run_id: str) -> list[str
      # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.
      .options(header="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false")
      .csv(temporary))
-    return _publish_rejects(rejects.sparkSession, temporary, resolve(output_root, REJECTS_PREFIX), run_id)
+    return _publish_rejects(rejects.sparkSession, temporary, rejects_root.rstrip("/") + "/", run_id)
 
 
 def _publish_rejects(spark: SparkSession, temporary: str, rejects_root: str, run_id: str) -> list[str]:
