@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
 import duckdb
 
 from ecom_pipeline.warehouse.dims import local_path
@@ -26,12 +30,13 @@ def parquet_files(staged: str) -> list[str]:
     return files
 
 
-def cast_select(table: Table, files_param: str = "?") -> str:
-    """SELECT of the table's columns from the Parquet files, cast to the warehouse types."""
+def cast_select(table: Table, source: str = "read_parquet(?)") -> str:
+    """SELECT of the table's columns from `source` (default: the Parquet files parameter), cast to the
+    warehouse types."""
     casts = ", ".join(
         f"CAST({name} AS {sql_type.replace(' NOT NULL', '')}) AS {name}" for name, sql_type in table.columns
     )
-    return f"SELECT {casts} FROM read_parquet({files_param})"
+    return f"SELECT {casts} FROM {source}"
 
 
 def check_columns(conn: duckdb.DuckDBPyConnection, files: list[str], table: Table) -> None:
@@ -42,3 +47,29 @@ def check_columns(conn: duckdb.DuckDBPyConnection, files: list[str], table: Tabl
         raise WarehouseError(
             f"staged Parquet columns {found} differ from {table.name} columns {list(table.column_names)}"
         )
+
+
+def write_staged_parquet(rows: Iterable[Sequence[object]], directory: Path, table: Table) -> Path:
+    """Write `rows` (values in the table's column order; None is NULL) as a staged batch in `directory`.
+
+    The same layout and types the job stages, for hand-made batches in tests and benchmarks.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    csv_path = directory / "_rows.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(table.column_names)
+        writer.writerows(["" if value is None else str(value) for value in row] for row in rows)
+    target = directory / "part-00000.parquet"
+    columns = {name: "VARCHAR" for name in table.column_names}
+    with duckdb.connect() as conn:
+        source = conn.sql(
+            "SELECT * FROM read_csv(?, header = true, auto_detect = false, columns = ?, quote = '\"', "
+            "escape = '\"')",
+            params=[str(csv_path), columns],
+        )
+        conn.register("raw_rows", source)
+        conn.execute(f"COPY ({cast_select(table, 'raw_rows')}) "
+                     f"TO '{target}' (FORMAT parquet)")
+    csv_path.unlink()
+    return target
