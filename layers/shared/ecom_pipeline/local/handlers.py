@@ -33,4 +33,5 @@ def load_function_module(name: str) -> ModuleType:
 
 
 def load_handler(name: str) -> Callable[[dict[str, Any], Any], Any]:
-    return load_function_module(name).handler  # type: ignore[no-any-return]
+    handler: Callable[[dict[str, Any], Any], Any] = load_function_module(name).handler
+    return handler

@@ -1,0 +1,283 @@
+"""The pieces of the Lambda and EventBridge services moto does not run, in the real event shapes.
+
+- SQS event source mappings: poll the queue, hand batches (up to BatchSize) to the function,
+  honour ReportBatchItemFailures; failed messages stay in the queue and moto's redrive moves them to
+  the DLQ after maxReceiveCount.
+- SNS -> Lambda / e-mail: each such subscription is an internal queue subscribed in moto with the
+  same filter policy; its messages are wrapped as SNS event records, or written to the outbox.
+- EventBridge -> targets: events are matched against the template's rules and delivered to SNS,
+  SQS or Lambda targets, with the target's Input / InputPath / InputTransformer applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus, unquote_plus
+
+from ecom_pipeline.local.eventbridge import matches, target_input
+from ecom_pipeline.local.lambdas import LambdaInvoker
+from ecom_pipeline.local.moto_server import LocalAws
+from ecom_pipeline.local.stack import SnsSubscription, SqsSource, Stack
+
+log = logging.getLogger(__name__)
+
+# Lambda retries a failed asynchronous invocation (SNS, EventBridge) twice.
+ASYNC_ATTEMPTS = 3
+
+
+@dataclass
+class Email:
+    to: str
+    subject: str
+    body: str
+    topic_arn: str
+    sent_at: str
+
+
+@dataclass
+class DeliveryFailure:
+    function: str
+    source: str
+    error: str
+
+
+@dataclass
+class Outbox:
+    """E-mail subscriptions end here: one .txt per message plus an index `outbox.jsonl`."""
+
+    directory: Path
+    emails: list[Email] = field(default_factory=list)
+
+    def send(self, email: Email) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.emails.append(email)
+        index = sum(1 for _ in self.directory.glob("*.txt")) + 1
+        path = self.directory / f"{index:04d}.txt"
+        path.write_text(f"To: {email.to}\nSubject: {email.subject}\nDate: {email.sent_at}\n\n{email.body}\n",
+                        encoding="utf-8")
+        with (self.directory / "outbox.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({**email.__dict__, "file": path.name}) + "\n")
+        return path
+
+
+class Dispatcher:
+    """Moves events between emulated services and the in-process handlers, one step at a time."""
+
+    def __init__(self, aws: LocalAws, stack: Stack, invoker: LambdaInvoker, outbox: Outbox,
+                 retry_delay_s: int | None = 1) -> None:
+        self.aws = aws
+        self.stack = stack
+        self.invoker = invoker
+        self.outbox = outbox
+        # Local runs shorten the wait before a failed SQS message is visible again (the queue's
+        # VisibilityTimeout in AWS); None keeps the queue's own timeout.
+        self.retry_delay_s = retry_delay_s
+        self.failures: list[DeliveryFailure] = []
+        self.events: list[dict[str, Any]] = []
+        self._sqs = aws.client("sqs")
+        self._sns = aws.client("sns")
+
+    # --- SQS event source mappings ------------------------------------------------------------
+    def poll_sqs_sources(self) -> int:
+        """Deliver one batch per enabled SQS source; returns how many messages were handed over."""
+        return sum(self._poll_source(s) for s in self.stack.sqs_sources if s.enabled)
+
+    def _receive(self, queue_url: str, limit: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while len(messages) < limit:
+            got = self._sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - len(messages)),
+                MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"], WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not got:
+                break
+            messages.extend(got)
+        return messages
+
+    def _poll_source(self, source: SqsSource) -> int:
+        messages = self._receive(source.queue_url, source.batch_size)
+        if not messages:
+            return 0
+        event = {"Records": [self._sqs_record(m, source) for m in messages]}
+        failed: set[str]
+        try:
+            result = self.invoker.invoke(source.function, event, source="sqs")
+        except Exception as exc:
+            log.warning("%s failed on a batch of %d: %s", source.function, len(messages), exc)
+            self.failures.append(DeliveryFailure(source.function, "sqs", f"{type(exc).__name__}: {exc}"))
+            failed = {m["MessageId"] for m in messages}
+        else:
+            failed = _batch_item_failures(result) if source.report_batch_item_failures else set()
+        for message in messages:
+            if message["MessageId"] in failed:
+                if self.retry_delay_s is not None:
+                    self._sqs.change_message_visibility(QueueUrl=source.queue_url,
+                                                        ReceiptHandle=message["ReceiptHandle"],
+                                                        VisibilityTimeout=self.retry_delay_s)
+            else:
+                self._sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def _sqs_record(self, message: dict[str, Any], source: SqsSource) -> dict[str, Any]:
+        body = _complete_s3_notification(message["Body"], self.stack.account_id)
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": body,
+            "attributes": {k: v for k, v in (message.get("Attributes") or {}).items()},
+            "messageAttributes": {
+                name: {"stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"),
+                       "stringListValues": [], "binaryListValues": [], "dataType": a["DataType"]}
+                for name, a in (message.get("MessageAttributes") or {}).items()
+            },
+            "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": source.queue_arn,
+            "awsRegion": self.stack.region,
+        }
+
+    # --- SNS subscriptions the runtime delivers ------------------------------------------------
+    def poll_sns_subscriptions(self) -> int:
+        delivered = 0
+        for sub in self.stack.sns_subscriptions:
+            for message in self._receive(sub.internal_queue_url, 10):
+                notification = json.loads(message["Body"])
+                if sub.protocol == "lambda":
+                    self._invoke_async(sub.endpoint, {"Records": [_sns_record(notification, sub)]}, "sns")
+                else:
+                    self.outbox.send(_email(notification, sub))
+                self._sqs.delete_message(QueueUrl=sub.internal_queue_url,
+                                         ReceiptHandle=message["ReceiptHandle"])
+                delivered += 1
+        return delivered
+
+    def _invoke_async(self, function: str, event: dict[str, Any], source: str) -> None:
+        """An asynchronous invocation: up to three attempts, then the failure is recorded (never dropped)."""
+        for attempt in range(1, ASYNC_ATTEMPTS + 1):
+            try:
+                self.invoker.invoke(function, event, source=source)
+                return
+            except Exception as exc:
+                log.warning("%s failed on a %s event (attempt %d): %s", function, source, attempt, exc)
+                if attempt == ASYNC_ATTEMPTS:
+                    self.failures.append(DeliveryFailure(function, source, f"{type(exc).__name__}: {exc}"))
+
+    # --- EventBridge ---------------------------------------------------------------------------------
+    def put_event(self, event: dict[str, Any], bus: str = "default") -> int:
+        """Deliver `event` to every target of every enabled rule on `bus` that matches it."""
+        self.events.append(event)
+        delivered = 0
+        for rule in self.stack.rules:
+            if not rule.enabled or rule.event_bus != bus or not matches(rule.pattern, event):
+                continue
+            for target in rule.targets:
+                payload = target_input(event, rule.name, target.input, target.input_path,
+                                       target.input_transformer)
+                self._deliver(target.arn, payload)
+                delivered += 1
+        return delivered
+
+    def _deliver(self, arn: str, payload: str) -> None:
+        service = arn.split(":")[2]
+        if service == "sns":
+            self._sns.publish(TopicArn=arn, Message=payload)
+        elif service == "sqs":
+            name = arn.rsplit(":", 1)[-1]
+            self._sqs.send_message(QueueUrl=f"{self.stack.endpoint_url}/{self.stack.account_id}/{name}",
+                                   MessageBody=payload)
+        elif service == "logs":
+            self._put_log_event(arn.split(":log-group:", 1)[1].removesuffix(":*"), payload)
+        elif service == "lambda":
+            function = next(f.logical_id for f in self.stack.functions.values() if f.arn == arn)
+            self._invoke_async(function, json.loads(payload), "events")
+        else:
+            raise NotImplementedError(f"EventBridge target {arn} is not emulated locally")
+
+    def _put_log_event(self, group: str, payload: str) -> None:
+        logs = self.aws.client("logs")
+        stream = f"local-{uuid.uuid4().hex[:12]}"
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[
+            {"timestamp": int(datetime.now(UTC).timestamp() * 1000), "message": payload}])
+
+    # --- quiescence ---------------------------------------------------------------------------------
+    def in_flight(self) -> int:
+        """Messages received but not yet visible again or deleted (waiting for a retry)."""
+        urls = [s.queue_url for s in self.stack.sqs_sources] + [
+            s.internal_queue_url for s in self.stack.sns_subscriptions]
+        total = 0
+        for url in urls:
+            attrs = self._sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible",
+                                              "ApproximateNumberOfMessages"])["Attributes"]
+            total += int(attrs["ApproximateNumberOfMessagesNotVisible"]) + int(
+                attrs["ApproximateNumberOfMessages"])
+        return total
+
+
+def _batch_item_failures(result: Any) -> set[str]:
+    if not isinstance(result, dict):
+        return set()
+    return {str(f["itemIdentifier"]) for f in result.get("batchItemFailures") or []}
+
+
+def _complete_s3_notification(body: str, account_id: str) -> str:
+    """moto's S3 notifications lack fields AWS always sends (userIdentity, requestParameters,
+    responseElements, ownerIdentity, sequencer) and encode '/' in keys; fill them in as AWS would."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    records = data.get("Records") if isinstance(data, dict) else None
+    if not isinstance(records, list) or not records or records[0].get("eventSource") != "aws:s3":
+        return body
+    for record in records:
+        record.setdefault("userIdentity", {"principalId": f"AWS:{account_id}"})
+        record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+        record.setdefault("responseElements", {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
+                                               "x-amz-id-2": uuid.uuid4().hex})
+        s3 = record.get("s3", {})
+        s3.get("bucket", {}).setdefault("ownerIdentity", {"principalId": account_id})
+        obj = s3.get("object", {})
+        if "key" in obj:
+            obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
+        obj.setdefault("sequencer", f"{int(datetime.now(UTC).timestamp() * 1e6):018X}")
+    return json.dumps(data)
+
+
+def _sns_record(notification: dict[str, Any], sub: SnsSubscription) -> dict[str, Any]:
+    return {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": sub.subscription_arn,
+        "Sns": {
+            "Type": notification.get("Type", "Notification"),
+            "MessageId": notification["MessageId"],
+            "TopicArn": notification["TopicArn"],
+            "Subject": notification.get("Subject"),
+            "Message": notification["Message"],
+            "Timestamp": notification["Timestamp"],
+            "SignatureVersion": notification.get("SignatureVersion", "1"),
+            "Signature": notification.get("Signature", ""),
+            "SigningCertUrl": notification.get("SigningCertURL", ""),
+            "UnsubscribeUrl": notification.get("UnsubscribeURL", ""),
+            "MessageAttributes": {
+                k: {"Type": v.get("Type"), "Value": v.get("Value")}
+                for k, v in (notification.get("MessageAttributes") or {}).items()
+            },
+        },
+    }
+
+
+def _email(notification: dict[str, Any], sub: SnsSubscription) -> Email:
+    body = notification["Message"] if sub.protocol == "email" else json.dumps(notification, indent=2)
+    subject = notification.get("Subject") or "AWS Notification Message"
+    return Email(to=sub.endpoint, subject=subject, body=body, topic_arn=sub.topic_arn,
+                 sent_at=notification.get("Timestamp", ""))

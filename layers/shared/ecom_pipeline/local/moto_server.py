@@ -1,0 +1,77 @@
+"""Emulated AWS: moto in server mode on a free loopback port, reached through AWS_ENDPOINT_URL.
+
+The server runs in a thread of this process. boto3 in the handlers, the job and the adapters finds it
+through the standard `AWS_ENDPOINT_URL` variable, so no code path knows it is local.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+# Dummy credentials: moto accepts anything; real ones must never reach a local run.
+_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+_UNSET = ("AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+
+
+class LocalAws:
+    """A moto server bound to 127.0.0.1 on a free port; `environment()` points boto3 at it."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint_url = ""
+
+    def start(self) -> LocalAws:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def env(self) -> dict[str, str]:
+        return {**_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
+
+    @contextmanager
+    def environment(self) -> Iterator[None]:
+        """Set the endpoint and dummy credentials in os.environ for the duration (restored after)."""
+        saved = {k: os.environ.get(k) for k in (*_ENV, *_UNSET, "AWS_ENDPOINT_URL")}
+        for key in _UNSET:
+            os.environ.pop(key, None)
+        os.environ.update(self.env())
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the emulated AWS, independent of os.environ."""
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION,
+        ).client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
