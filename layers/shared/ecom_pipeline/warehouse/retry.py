@@ -20,7 +20,7 @@ def with_retry(
     attempts: int = 6,
     base_delay: float = 0.2,
     max_delay: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T:
     """Run `action`; on RetryableWarehouseError wait (jittered, doubling) and retry, `attempts` in all.
 
@@ -35,5 +35,5 @@ def with_retry(
             delay = min(max_delay, base_delay * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
             log.warning("transient warehouse failure, retrying: attempt=%d delay=%.2fs error=%s",
                         attempt, delay, exc)
-            sleep(delay)
+            (sleep or time.sleep)(delay)
     raise AssertionError("unreachable")

@@ -1,0 +1,100 @@
+"""Redshift Data API plumbing: submit, poll with backoff under an overall bound, fetch paginated results.
+
+A batch (`batch_execute_statement`) runs as one transaction in one session: temp tables live across its
+statements and a failure anywhere rolls back all of it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ecom_pipeline.warehouse.base import QueryResult
+from ecom_pipeline.warehouse.errors import RetryableWarehouseError, WarehouseError
+
+_DONE = "FINISHED"
+_BROKEN = ("FAILED", "ABORTED")
+# Redshift's serializable isolation violation (error 1023): the transaction may simply be run again.
+_SERIALIZATION_MARKERS = ("1023", "serializable isolation violation")
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    first_delay_s: float = 0.2
+    max_delay_s: float = 5.0
+    timeout_s: float = 1800.0
+
+
+def _value(field: dict[str, Any]) -> Any:
+    if field.get("isNull"):
+        return None
+    for kind in ("stringValue", "longValue", "doubleValue", "booleanValue", "blobValue"):
+        if kind in field:
+            return field[kind]
+    raise WarehouseError(f"unexpected Data API field {field!r}")
+
+
+class DataApi:
+    """Runs SQL through a `redshift-data` client for one target (workgroup or cluster, database, auth)."""
+
+    def __init__(self, client: Any, target: dict[str, str], *, poll: PollPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+        self.client = client
+        self.target = target
+        self.poll = poll or PollPolicy()
+        self.sleep = sleep
+        self.clock = clock
+
+    def run_batch(self, statements: list[str]) -> list[QueryResult | None]:
+        """Run `statements` as one transaction; the result of each statement that returns rows, else None."""
+        submitted = self.client.batch_execute_statement(Sqls=statements, **self.target)
+        described = self.wait(submitted["Id"])
+        subs = described.get("SubStatements") or []
+        if len(subs) != len(statements):
+            raise WarehouseError(f"Data API reported {len(subs)} sub-statements for {len(statements)} sent")
+        return [self.result(sub["Id"]) if sub.get("HasResultSet") else None for sub in subs]
+
+    def run(self, statement: str) -> QueryResult | None:
+        submitted = self.client.execute_statement(Sql=statement, **self.target)
+        described = self.wait(submitted["Id"])
+        return self.result(submitted["Id"]) if described.get("HasResultSet") else None
+
+    def wait(self, statement_id: str) -> dict[str, Any]:
+        """Poll until the statement ends: doubling delays, an overall bound, a clear error when it fails."""
+        deadline = self.clock() + self.poll.timeout_s
+        delay = self.poll.first_delay_s
+        while True:
+            described: dict[str, Any] = self.client.describe_statement(Id=statement_id)
+            status = described["Status"]
+            if status == _DONE:
+                return described
+            if status in _BROKEN:
+                error = described.get("Error") or "no error text"
+                message = f"Redshift statement {statement_id} {status}: {error}"
+                if any(marker in error.lower() for marker in _SERIALIZATION_MARKERS):
+                    raise RetryableWarehouseError(message)
+                raise WarehouseError(message)
+            if self.clock() + delay > deadline:
+                self.client.cancel_statement(Id=statement_id)
+                raise WarehouseError(
+                    f"Redshift statement {statement_id} still {status} after {self.poll.timeout_s:.0f}s: "
+                    "cancelled"
+                )
+            self.sleep(delay)
+            delay = min(delay * 2, self.poll.max_delay_s)
+
+    def result(self, statement_id: str) -> QueryResult:
+        """Every page of a statement's result set."""
+        columns: list[str] = []
+        rows: list[tuple[Any, ...]] = []
+        token: str | None = None
+        while True:
+            paging = {"NextToken": token} if token else {}
+            page = self.client.get_statement_result(Id=statement_id, **paging)
+            columns = columns or [meta["name"] for meta in page.get("ColumnMetadata", [])]
+            rows.extend(tuple(_value(field) for field in record) for record in page.get("Records", []))
+            token = page.get("NextToken")
+            if not token:
+                return QueryResult(columns=columns, rows=rows)
