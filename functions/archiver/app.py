@@ -1,0 +1,43 @@
+"""archiver Lambda: SNS Glue state change -> on this job's SUCCEEDED, archive the run's source files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import SnsModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from ecom_pipeline.archive import ArchiverSettings, archive_notification
+from ecom_pipeline.aws.glue import GlueJobs
+from ecom_pipeline.aws.s3 import ObjectStore
+from ecom_pipeline.notify import parse_notification
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = ArchiverSettings()  # type: ignore[call-arg]  # fields come from the environment
+    glue, store = GlueJobs(), ObjectStore()
+    archived: dict[str, dict[str, str]] = {}
+    for record in parse(event=event, model=SnsModel).Records:
+        change = parse_notification(str(record.Sns.Message))
+        if change is None:
+            logger.info("not a state change; ignored", message_id=record.Sns.MessageId,
+                        subject=record.Sns.Subject)
+            continue
+        result = archive_notification(change, settings, glue, store)
+        if result.skipped_reason:
+            logger.info("not archiving", run_id=change.run_id, reason=result.skipped_reason)
+            continue
+        logger.info("run archived", run_id=change.run_id, files=len(result.outcomes),
+                    outcomes=sorted(str(o) for o in result.outcomes.values()))
+        metrics.add_metric(name="FilesArchived", unit=MetricUnit.Count, value=len(result.outcomes))
+        archived[change.run_id] = {key: str(outcome) for key, outcome in result.outcomes.items()}
+    return {"archived": archived}

@@ -1,0 +1,142 @@
+"""Move a run's source files into the archive bucket: copy, verify, then delete the original.
+
+Idempotent per key, so repeated notifications and retries are harmless:
+
+| source | archive              | action                                    |
+|--------|----------------------|-------------------------------------------|
+| yes    | no / different bytes | copy, verify, delete source -> MOVED       |
+| yes    | same bytes           | delete source -> SOURCE_REMOVED            |
+| no     | yes                  | nothing -> ALREADY_ARCHIVED                |
+| no     | no                   | ArchiveError naming the key (lost file)    |
+
+Every key is attempted; failures are raised together at the end so that the Lambda is retried (and,
+after its retries, lands in the on-failure queue with an alarm) while finished keys stay finished.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final, Protocol
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ecom_pipeline.archive.verify import same_content
+from ecom_pipeline.aws.s3 import ObjectInfo
+from ecom_pipeline.keys import is_transaction_key
+from ecom_pipeline.notify import SUCCEEDED, GlueStateChange
+
+SOURCE_KEYS_ARG: Final = "--source_keys"
+
+
+class ArchiverSettings(BaseSettings):
+    """archiver's environment (template.yaml sets exactly these)."""
+
+    model_config = SettingsConfigDict(frozen=True)
+
+    glue_job_name: str = Field(min_length=1)
+    data_bucket: str = Field(min_length=3)
+    archive_bucket: str = Field(min_length=3)
+
+
+class ArchiveOutcome(StrEnum):
+    MOVED = "moved"
+    SOURCE_REMOVED = "source_removed"  # an equal copy was already archived
+    ALREADY_ARCHIVED = "already_archived"
+
+
+class ArchiveError(RuntimeError):
+    """One or more keys could not be archived; the message names each key and why."""
+
+
+class Store(Protocol):
+    def head(self, bucket: str, key: str) -> ObjectInfo | None: ...
+
+    def copy(self, source: ObjectInfo, bucket: str, key: str, checksum_algorithm: str = ...) -> None: ...
+
+    def sha256(self, bucket: str, key: str) -> str: ...
+
+    def delete(self, bucket: str, key: str) -> None: ...
+
+
+class RunArguments(Protocol):
+    def run_arguments(self, job_name: str, run_id: str) -> dict[str, str]: ...
+
+
+@dataclass
+class RunArchive:
+    """What archiving one notification did (empty when it was not for us)."""
+
+    run_id: str | None = None
+    skipped_reason: str | None = None
+    outcomes: dict[str, ArchiveOutcome] = field(default_factory=dict)
+
+
+def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str) -> ArchiveOutcome:
+    """Archive one key under the same name (see the module table)."""
+    source = store.head(source_bucket, key)
+    archived = store.head(archive_bucket, key)
+    if source is None:
+        if archived is None:
+            raise ArchiveError(f"{key}: in neither s3://{source_bucket} nor s3://{archive_bucket}")
+        return ArchiveOutcome.ALREADY_ARCHIVED
+    if archived is not None and _verified(store, source, archived):
+        store.delete(source_bucket, key)
+        return ArchiveOutcome.SOURCE_REMOVED
+    # Ask S3 for the same checksum algorithm the source already has, so that metadata can decide.
+    algorithm = next(iter(source.checksums), "SHA256")
+    store.copy(source, archive_bucket, key, checksum_algorithm=algorithm)
+    archived = store.head(archive_bucket, key)
+    if archived is None or not _verified(store, source, archived):
+        raise ArchiveError(f"{key}: the archived copy does not match the source; source kept")
+    store.delete(source_bucket, key)
+    return ArchiveOutcome.MOVED
+
+
+def archive_notification(change: GlueStateChange, settings: ArchiverSettings, glue: RunArguments,
+                         store: Store) -> RunArchive:
+    """Archive the source files of this job's SUCCEEDED run; anything else is skipped with a reason."""
+    if change.job_name != settings.glue_job_name:
+        return RunArchive(run_id=change.run_id, skipped_reason=f"another job ({change.job_name})")
+    if change.state != SUCCEEDED:
+        reason = f"state {change.state}: files stay for a rerun"
+        return RunArchive(run_id=change.run_id, skipped_reason=reason)
+    keys = source_keys(glue.run_arguments(settings.glue_job_name, change.run_id), change.run_id)
+    result = RunArchive(run_id=change.run_id)
+    errors: list[str] = []
+    for key in keys:
+        try:
+            result.outcomes[key] = archive_key(store, key, settings.data_bucket, settings.archive_bucket)
+        except ArchiveError as error:
+            errors.append(str(error))
+    if errors:
+        raise ArchiveError(f"run {change.run_id}: {len(errors)} of {len(keys)} files not archived: "
+                           + "; ".join(errors))
+    return result
+
+
+def source_keys(arguments: dict[str, str], run_id: str) -> Sequence[str]:
+    """The run's distinct `--source_keys`, each a transaction key; anything else is a clear error."""
+    raw = arguments.get(SOURCE_KEYS_ARG)
+    if raw is None:
+        raise ArchiveError(f"run {run_id} has no {SOURCE_KEYS_ARG} argument")
+    try:
+        keys = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ArchiveError(f"run {run_id}: {SOURCE_KEYS_ARG} is not JSON: {error}") from error
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ArchiveError(f"run {run_id}: {SOURCE_KEYS_ARG} is not a JSON array of strings")
+    foreign = [k for k in keys if not is_transaction_key(k)]
+    if foreign:
+        raise ArchiveError(f"run {run_id}: not transaction files, refusing to archive: {foreign}")
+    return list(dict.fromkeys(keys))
+
+
+def _verified(store: Store, source: ObjectInfo, archived: ObjectInfo) -> bool:
+    decided = same_content(source, archived)
+    if decided is None:
+        decided = store.sha256(source.bucket, source.key) == store.sha256(archived.bucket, archived.key)
+    return decided
