@@ -1,0 +1,111 @@
+"""Pure parts of the warehouse: URLs, dimension file validation, the rendered DDL and upsert text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ecom_pipeline.warehouse import DimFileError, default_warehouse_url, open_warehouse
+from ecom_pipeline.warehouse.dims import read_dim_csv
+from ecom_pipeline.warehouse.errors import RetryableWarehouseError
+from ecom_pipeline.warehouse.redshift import RedshiftTarget
+from ecom_pipeline.warehouse.retry import with_retry
+from ecom_pipeline.warehouse.schema import DIM_CUSTOMERS, DIM_PRODUCTS, FACT_TRANSACTIONS, create_table
+from ecom_pipeline.warehouse.sql import FACT_UPSERT
+
+HEADER = "product_id,product_name,category,price,supplier_id\n"
+
+
+# --- URLs -----------------------------------------------------------------------------------------------
+def test_default_url_is_an_absolute_duckdb_file_under_dot_local(tmp_path: Path) -> None:
+    assert default_warehouse_url(tmp_path) == f"duckdb://{tmp_path.resolve()}/.local/warehouse.duckdb"
+
+
+@pytest.mark.parametrize("url, message", [
+    ("duckdb://relative.duckdb", "absolute path"),
+    ("mysql://localhost/db", "unsupported warehouse URL"),
+    ("redshift://?database=dev", "exactly one of workgroup"),
+    ("redshift://?workgroup=w&cluster=c&database=dev", "exactly one of workgroup"),
+    ("redshift://?workgroup=w", "needs database"),
+    ("redshift://?cluster=c&database=dev", "secret_arn=… or db_user"),
+    ("redshift://?workgroup=w&database=dev&password=x", "unknown Redshift URL parameters"),
+])
+def test_bad_urls_are_refused_with_a_clear_message(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_warehouse(url)
+
+
+def test_redshift_serverless_url_maps_to_data_api_arguments() -> None:
+    target = RedshiftTarget.from_url(
+        "redshift://?workgroup=wg1&database=dev&secret_arn=arn:s&iam_role=arn:r&region=eu-west-1")
+
+    assert target.api_kwargs() == {"Database": "dev", "WorkgroupName": "wg1", "SecretArn": "arn:s"}
+    assert (target.iam_role, target.region) == ("arn:r", "eu-west-1")
+
+
+# --- dimension files ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("body, message", [
+    ("P1,Widget,Tools,1.00\n", r"products\.csv:2: expected 5 fields, got 4"),
+    ("P1,Widget,Tools,1.00,S1\n,Gadget,Tools,2.00,S1\n", r"products\.csv:3: missing product_id"),
+    ("P1,Widget,Tools,1.00,S1\nP1,Gadget,Tools,2.00,S1\n",
+     r"products\.csv:3: duplicate product_id 'P1' \(first on line 2\)"),
+    ("P1,Widget,Tools,-1,S1\n", r"products\.csv:2: price '-1' is not a non-negative"),
+    ("P1,Widget,Tools,1.005,S1\n", r"products\.csv:2: price '1.005' has more than 2 decimal places"),
+    ("P1,Widget,Tools,,S1\n", r"products\.csv:2: price '' is not a number"),
+])
+def test_bad_dim_rows_name_file_and_line(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text(HEADER + body)
+
+    with pytest.raises(DimFileError, match=message):
+        read_dim_csv(str(path), DIM_PRODUCTS)
+
+
+def test_wrong_dim_header_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,name,email\nC1,Ann,a@x\n")
+
+    with pytest.raises(DimFileError, match=r"customers\.csv:1: header must be"):
+        read_dim_csv(f"file://{path}", DIM_CUSTOMERS)
+
+
+def test_quoted_fields_and_blank_lines_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text(HEADER + '"P1","Widget, large","Tools",10.50,S1\n\nP2,Gadget,,3,S2\n')
+
+    assert read_dim_csv(str(path), DIM_PRODUCTS) == [
+        ["P1", "Widget, large", "Tools", "10.50", "S1"], ["P2", "Gadget", "", "3", "S2"]]
+
+
+# --- rendered SQL ---------------------------------------------------------------------------------------
+def test_redshift_only_clauses_appear_only_in_the_redshift_dialect() -> None:
+    redshift = create_table(FACT_TRANSACTIONS, "redshift")
+    portable = create_table(FACT_TRANSACTIONS, "postgres")
+
+    assert redshift.endswith(") DISTKEY(transaction_id) SORTKEY(transaction_date)")
+    assert create_table(DIM_PRODUCTS, "redshift").endswith("DISTSTYLE ALL SORTKEY(product_id)")
+    assert portable == create_table(FACT_TRANSACTIONS, "duckdb") == redshift.rsplit(") DIST", 1)[0] + ")"
+    assert "total_amount DECIMAL(14,2) NOT NULL" in portable and "transaction_date DATE NOT NULL" in portable
+
+
+def test_upsert_text_uses_only_what_all_three_engines_share() -> None:
+    text = "\n".join(FACT_UPSERT).upper()
+
+    for construct in ("MERGE", "ON CONFLICT", "WITH ", "RETURNING"):
+        assert construct not in text
+    assert FACT_UPSERT[-1] == "SELECT inserted, updated, kept_stored FROM stg_upsert_counts"
+
+
+# --- retry ----------------------------------------------------------------------------------------------
+def test_retry_gives_up_after_the_bound_and_reraises() -> None:
+    calls: list[int] = []
+    slept: list[float] = []
+
+    def always_conflicts() -> None:
+        calls.append(1)
+        raise RetryableWarehouseError("conflict")
+
+    with pytest.raises(RetryableWarehouseError):
+        with_retry(always_conflicts, attempts=4, base_delay=1.0, max_delay=3.0, sleep=slept.append)
+    assert len(calls) == 4 and len(slept) == 3
+    assert all(0.5 <= s <= 3.0 for s in slept)
