@@ -1,1 +1,76 @@
-"""Placeholder: this command group is being built."""
+"""`ecom-pipeline setup` and `ecom-pipeline query`: create and load the warehouse, then ask it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecom_pipeline.cli import app
+from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY
+
+_URL_HELP = "duckdb:///abs/file.duckdb, postgresql://… or redshift://?… (default: .local/warehouse.duckdb)"
+WarehouseOption = Annotated[str | None, typer.Option("--warehouse", help=_URL_HELP)]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _cell(value: Any) -> str:
+    return "NULL" if value is None else str(value)
+
+
+@app.command("setup")
+def setup_command(
+    dims: Annotated[Path, typer.Option(help="Folder with products.csv and customers.csv.",
+                                       exists=True, file_okay=False)],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Create the schema and load the dimensions: safe to repeat, a changed row is updated."""
+    from ecom_pipeline.warehouse import WarehouseError, default_warehouse_url, open_warehouse
+
+    url = warehouse or default_warehouse_url()
+    products = dims / PRODUCTS_KEY.removeprefix(DIMS_PREFIX)
+    customers = dims / CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)
+    try:
+        target = open_warehouse(url)
+        try:
+            target.apply_schema()
+            counts = target.load_dims(str(products), str(customers))
+        finally:
+            target.close()
+    except (WarehouseError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"warehouse: {url}")
+    for table, rows in counts.items():
+        typer.echo(f"{table}: {rows} rows loaded")
+
+
+@app.command("query")
+def query_command(
+    sql: Annotated[str, typer.Argument(help="The SQL, e.g. 'SELECT COUNT(*) FROM fact_transactions'.")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Run SQL against the warehouse and print the result as a table."""
+    from ecom_pipeline.warehouse import WarehouseError, default_warehouse_url, open_warehouse
+
+    try:
+        target = open_warehouse(warehouse or default_warehouse_url())
+        try:
+            result = target.query(sql)
+        finally:
+            target.close()
+    except (WarehouseError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    except Exception as exc:  # the engine's own SQL error: show it plainly, exit non-zero
+        raise _fail(f"{type(exc).__name__}: {exc}") from exc
+    table = Table(*result.columns, show_lines=False)
+    for row in result.rows:
+        table.add_row(*(_cell(v) for v in row))
+    Console(width=200).print(table)
+    typer.echo(f"({len(result.rows)} rows)")
