@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,18 +97,43 @@ class GlueRunner:
         self.work_dir = work_dir
         self._spark_factory = spark_factory
         self._spark: Any = None
+        self._warming: threading.Thread | None = None
+        self._warm_error: BaseException | None = None
         self.runs: list[GlueRun] = []
         hold_job_runs_in_starting()
 
+    def warm_up(self, jvm_log: Path | None = None) -> None:
+        """Start the JVM in the background (it takes seconds); the first run waits for it.
+        With `jvm_log`, the JVM's console output goes to that file instead of the terminal."""
+        if self._spark is not None or self._warming is not None:
+            return
+
+        def create() -> None:
+            try:
+                with _stderr_to(jvm_log):
+                    self._spark = self._new_spark()
+            except BaseException as exc:  # re-raised by the first run that needs Spark
+                self._warm_error = exc
+
+        self._warming = threading.Thread(target=create, name="spark-warm-up", daemon=True)
+        self._warming.start()
+
+    def _new_spark(self) -> Any:
+        if self._spark_factory is not None:
+            return self._spark_factory()
+        from ecom_pipeline.job.spark import get_spark
+
+        return get_spark()
+
     @property
     def spark(self) -> Any:
+        if self._warming is not None:
+            self._warming.join()
+            self._warming = None
+            if self._warm_error is not None:
+                raise self._warm_error
         if self._spark is None:
-            if self._spark_factory is not None:
-                self._spark = self._spark_factory()
-            else:
-                from ecom_pipeline.job.spark import get_spark
-
-                self._spark = get_spark()
+            self._spark = self._new_spark()
         return self._spark
 
     def pending(self) -> list[tuple[GlueJobSpec, Any]]:
@@ -206,6 +234,23 @@ class GlueRunner:
             s3.upload_file(str(path), bucket, key)
             keys.append(key)
         return keys
+
+
+@contextmanager
+def _stderr_to(path: Path | None) -> Iterator[None]:
+    """Point file descriptor 2 at `path` while a child process (the JVM) starts and inherits it."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    with path.open("ab") as target:
+        os.dup2(target.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _source_keys(arguments: dict[str, str]) -> list[str]:
