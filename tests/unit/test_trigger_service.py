@@ -1,0 +1,97 @@
+"""One Glue run per batch: distinct keys, message ids recorded, duplicates and refusals handled."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from ecom_pipeline.aws.glue import GlueRunRefused, JobRun
+from ecom_pipeline.trigger import GlueTrigger, QueuedFile
+
+NOW = datetime(2023, 3, 16, 12, 0, tzinfo=UTC)
+K1 = "transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv"
+K2 = "transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv"
+
+
+class InMemoryGlue:
+    """Records StartJobRun calls and answers GetJobRuns from them (plus any seeded runs)."""
+
+    def __init__(self, refuse: GlueRunRefused | None = None) -> None:
+        self.runs: list[JobRun] = []
+        self.refuse = refuse
+
+    def start_run(self, job_name: str, arguments: dict[str, str]) -> str:
+        if self.refuse:
+            raise self.refuse
+        run = JobRun(run_id=f"jr_{len(self.runs)}", state="RUNNING", started_on=NOW, arguments=arguments)
+        self.runs.append(run)
+        return run.run_id
+
+    def recent_runs(self, job_name: str) -> Iterable[JobRun]:
+        return list(self.runs)
+
+
+def test_one_run_with_the_distinct_keys_of_all_messages() -> None:
+    glue = InMemoryGlue()
+
+    result = GlueTrigger("job", glue, now=NOW).start([
+        QueuedFile("m1", (K1,)), QueuedFile("m2", (K2, K1)), QueuedFile("m3", ()),
+    ])
+
+    assert len(glue.runs) == 1
+    assert json.loads(glue.runs[0].arguments["--source_keys"]) == [K1, K2]
+    assert json.loads(glue.runs[0].arguments["--sqs_message_ids"]) == ["m1", "m2"]
+    assert result.run_id == "jr_0"
+    assert result.keys == (K1, K2)
+
+
+def test_nothing_to_start_when_no_message_has_keys() -> None:
+    glue = InMemoryGlue()
+
+    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", ())])
+
+    assert glue.runs == []
+    assert result.run_id is None
+
+
+def test_redelivered_messages_do_not_start_a_second_run() -> None:
+    glue = InMemoryGlue()
+    trigger = GlueTrigger("job", glue, now=NOW)
+    trigger.start([QueuedFile("m1", (K1,))])
+
+    again = trigger.start([QueuedFile("m1", (K1,)), QueuedFile("m2", (K2,))])
+
+    assert len(glue.runs) == 2
+    assert json.loads(glue.runs[1].arguments["--source_keys"]) == [K2]
+    assert again.already_started == ("m1",)
+
+
+def test_a_failed_earlier_run_does_not_block_a_redelivery() -> None:
+    glue = InMemoryGlue()
+    glue.runs.append(JobRun("jr_old", "FAILED", NOW, {"--sqs_message_ids": json.dumps(["m1"])}))
+
+    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", (K1,))])
+
+    assert result.run_id is not None
+    assert result.already_started == ()
+
+
+def test_runs_older_than_the_window_are_not_matched() -> None:
+    glue = InMemoryGlue()
+    glue.runs.append(JobRun("jr_old", "SUCCEEDED", NOW - timedelta(days=30),
+                            {"--sqs_message_ids": json.dumps(["m1"])}))
+
+    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", (K1,))])
+
+    assert result.run_id is not None
+
+
+def test_glue_refusal_is_returned_not_raised() -> None:
+    glue = InMemoryGlue(refuse=GlueRunRefused("ConcurrentRunsExceededException", "max 1"))
+
+    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", (K1,))])
+
+    assert result.refused is not None
+    assert result.refused.code == "ConcurrentRunsExceededException"
+    assert result.run_id is None
