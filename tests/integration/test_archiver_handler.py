@@ -1,0 +1,214 @@
+"""archiver handler against moto: a SUCCEEDED run's files move to the archive bucket, verified, once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from ecom_pipeline.archive import ArchiveError
+from ecom_pipeline.local.handlers import load_handler
+
+JOB = "ecom-pipeline-process-transactions"
+DATA = "ecom-data"
+ARCHIVE = "ecom-archive"
+K15 = "transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv"
+K16 = "transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv"
+K17 = "transactions/year=2023/month=03/day=17/transactions_2023-03-17 late café.csv"
+HEADER = b"transaction_id,customer_id,product_id,quantity,price,transaction_date,payment_type,status\n"
+
+
+def _csv(day: str, rows: int) -> bytes:
+    return HEADER + b"".join(f"T{day}-{i},C{i},P{i},1,9.99,{day},PayPal,Completed\n".encode()
+                             for i in range(rows))
+
+
+@pytest.fixture
+def env(s3: Any, glue: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in {"GLUE_JOB_NAME": JOB, "DATA_BUCKET": DATA, "ARCHIVE_BUCKET": ARCHIVE,
+                        "POWERTOOLS_SERVICE_NAME": "archiver"}.items():
+        monkeypatch.setenv(name, value)
+    s3.create_bucket(Bucket=DATA)
+    s3.create_bucket(Bucket=ARCHIVE)
+    s3.put_bucket_versioning(Bucket=ARCHIVE, VersioningConfiguration={"Status": "Enabled"})
+    glue.create_job(Name=JOB, Role="arn:aws:iam::123456789012:role/glue", GlueVersion="5.0",
+                    Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/process_transactions.py"})
+    return s3
+
+
+def _run(glue: Any, keys: list[str]) -> str:
+    return str(glue.start_job_run(JobName=JOB, Arguments={"--source_keys": json.dumps(keys)})["JobRunId"])
+
+
+def _event(sample_event: Any, name: str, run_id: str, **changes: str) -> dict[str, Any]:
+    event = sample_event(name)
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message.update(run_id=run_id, **changes)
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    return event  # type: ignore[no-any-return]
+
+
+def _keys(s3: Any, bucket: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+
+def _bytes(s3: Any, bucket: str, key: str) -> bytes:
+    return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _put_multipart(s3: Any, bucket: str, key: str, body: bytes, part: int = 5 * 1024 * 1024) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts = []
+    for number, start in enumerate(range(0, len(body), part), start=1):
+        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number,
+                              Body=body[start:start + part])["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+
+
+def test_succeeded_run_moves_each_file_to_the_same_key(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    contents = {K15: _csv("2023-03-15", 5), K16: _csv("2023-03-16", 7), K17: _csv("2023-03-17", 3)}
+    for key, body in contents.items():
+        env.put_object(Bucket=DATA, Key=key, Body=body)
+    env.put_object(Bucket=DATA, Key="dims/products.csv", Body=b"product_id\n")
+    run_id = _run(glue, [K15, K16, K17])
+
+    result = load_handler("archiver")(_event(sample_event, "archiver_sns_succeeded", run_id), lambda_context)
+
+    assert _keys(env, DATA) == ["dims/products.csv"]
+    assert _keys(env, ARCHIVE) == sorted(contents)
+    for key, body in contents.items():
+        assert _bytes(env, ARCHIVE, key) == body
+    assert result["archived"][run_id] == {K15: "moved", K16: "moved", K17: "moved"}
+
+
+def test_multipart_source_is_verified_by_content(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    body = (_csv("2023-03-16", 1) * 130_000)[: 11 * 1024 * 1024]
+    _put_multipart(env, DATA, K16, body)
+    assert "-" in env.head_object(Bucket=DATA, Key=K16)["ETag"]
+
+    event = _event(sample_event, "archiver_sns_succeeded", _run(glue, [K16]))
+
+    load_handler("archiver")(event, lambda_context)
+
+    assert _keys(env, DATA) == []
+    archived = _bytes(env, ARCHIVE, K16)
+    assert hashlib.sha256(archived).digest() == hashlib.sha256(body).digest()
+
+
+def test_a_repeated_notification_is_harmless(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 4))
+    event = _event(sample_event, "archiver_sns_succeeded", _run(glue, [K15]))
+    handler = load_handler("archiver")
+    handler(event, lambda_context)
+
+    again = handler(event, lambda_context)
+
+    assert list(again["archived"].values()) == [{K15: "already_archived"}]
+    assert _keys(env, ARCHIVE) == [K15]
+    versions = env.list_object_versions(Bucket=ARCHIVE, Prefix=K15).get("Versions", [])
+    assert len(versions) == 1  # no second copy was written
+
+
+def test_archived_copy_present_and_source_left_over_just_deletes_the_source(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    body = _csv("2023-03-15", 4)
+    env.put_object(Bucket=DATA, Key=K15, Body=body)
+    env.put_object(Bucket=ARCHIVE, Key=K15, Body=body)  # an earlier attempt copied, then died
+
+    result = load_handler("archiver")(
+        _event(sample_event, "archiver_sns_succeeded", _run(glue, [K15])), lambda_context)
+
+    assert list(result["archived"].values()) == [{K15: "source_removed"}]
+    assert _keys(env, DATA) == []
+    assert len(env.list_object_versions(Bucket=ARCHIVE, Prefix=K15)["Versions"]) == 1
+
+
+def test_a_different_archived_copy_is_replaced_and_kept_as_an_old_version(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    env.put_object(Bucket=ARCHIVE, Key=K15, Body=_csv("2023-03-15", 2))
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 9))
+    event = _event(sample_event, "archiver_sns_succeeded", _run(glue, [K15]))
+
+    load_handler("archiver")(event, lambda_context)
+
+    assert _bytes(env, ARCHIVE, K15) == _csv("2023-03-15", 9)
+    assert len(env.list_object_versions(Bucket=ARCHIVE, Prefix=K15)["Versions"]) == 2
+
+
+def test_a_key_in_neither_bucket_is_a_clear_error_and_the_others_still_move(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    env.put_object(Bucket=DATA, Key=K16, Body=_csv("2023-03-16", 3))
+    event = _event(sample_event, "archiver_sns_succeeded", _run(glue, [K15, K16]))
+
+    with pytest.raises(ArchiveError, match=r"1 of 2 files not archived.*2023-03-15\.csv: in neither"):
+        load_handler("archiver")(event, lambda_context)
+
+    assert _keys(env, ARCHIVE) == [K16]
+    assert _keys(env, DATA) == []
+
+
+def test_a_failed_run_archives_nothing(env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 4))
+
+    result = load_handler("archiver")(
+        _event(sample_event, "archiver_sns_failed", _run(glue, [K15])), lambda_context)
+
+    assert result == {"archived": {}}
+    assert _keys(env, DATA) == [K15]
+    assert _keys(env, ARCHIVE) == []
+
+
+def test_another_jobs_success_and_run_summaries_are_ignored(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 4))
+    run_id = _run(glue, [K15])
+    other_job = _event(sample_event, "archiver_sns_succeeded", run_id, job_name="someone-elses-job")
+    summary = _event(sample_event, "archiver_sns_succeeded", run_id)
+    summary["Records"][0]["Sns"]["Message"] = json.dumps(
+        {"type": "run_summary", "job_name": JOB, "run_id": run_id, "source_keys": [K15], "accounting": {}})
+    handler = load_handler("archiver")
+
+    results = [handler(other_job, lambda_context), handler(summary, lambda_context)]
+
+    assert results == [{"archived": {}}, {"archived": {}}]
+    assert _keys(env, DATA) == [K15]
+
+
+@pytest.fixture
+def deny_delete(mocked_aws: None) -> Iterator[None]:
+    def deny(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "injected"}}, "DeleteObject")
+
+    boto3.setup_default_session()
+    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events.register("before-call.s3.DeleteObject", deny)
+    yield
+    events.unregister("before-call.s3.DeleteObject", deny)
+
+
+def test_missing_permission_surfaces_as_an_error(
+        env: Any, glue: Any, deny_delete: None, sample_event: Any, lambda_context: Any) -> None:
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 4))
+    event = _event(sample_event, "archiver_sns_succeeded", _run(glue, [K15]))
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        load_handler("archiver")(event, lambda_context)
+
+    assert _keys(env, DATA) == [K15]  # the source stays until it can be removed
+
+
+def test_a_run_without_source_keys_is_a_clear_error(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    run_id = str(glue.start_job_run(JobName=JOB, Arguments={"--other": "x"})["JobRunId"])
+
+    with pytest.raises(ArchiveError, match="no --source_keys"):
+        load_handler("archiver")(_event(sample_event, "archiver_sns_succeeded", run_id), lambda_context)
