@@ -1,0 +1,150 @@
+"""The setup custom resource against moto, a DuckDB warehouse and a local HTTP endpoint standing in
+for CloudFormation's pre-signed response URL."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ecom_pipeline.contracts import DIM_CUSTOMERS, DIM_PRODUCTS
+from ecom_pipeline.keys import CUSTOMERS_KEY, PRODUCTS_KEY
+from ecom_pipeline.local.handlers import load_handler
+from ecom_pipeline.warehouse import open_warehouse
+
+JOB = "ecom-pipeline-process-transactions"
+DATA = "ecom-data"
+ARTIFACTS = "ecom-artifacts"
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(response URL, the JSON bodies PUT to it)."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/response?X-Amz-Signature=x", received
+    server.shutdown()
+
+
+@pytest.fixture
+def stack(s3: Any, glue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "setup")
+    s3.create_bucket(Bucket=DATA)
+    s3.create_bucket(Bucket=ARTIFACTS)
+    warehouse_url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+    glue.create_job(Name=JOB, Role="arn:aws:iam::123456789012:role/glue", GlueVersion="5.0",
+                    Command={"Name": "glueetl", "ScriptLocation": f"s3://{ARTIFACTS}/glue/process.py"},
+                    DefaultArguments={"--extra-py-files": f"s3://{ARTIFACTS}/glue/ecom_pipeline.zip",
+                                      "--data_bucket": DATA, "--warehouse_url": warehouse_url})
+    return warehouse_url
+
+
+def _request(sample_event: Any, url: str, kind: str = "Create") -> dict[str, Any]:
+    event = sample_event("setup_create")
+    event.update(RequestType=kind, ResponseURL=url)
+    if kind != "Create":
+        event["PhysicalResourceId"] = "5b6c7d80-1a2b-11ee-9c3d-0a1b2c3d4e5f-setup"
+    return event  # type: ignore[no-any-return]
+
+
+def _count(url: str, table: str) -> int:
+    db = open_warehouse(url)
+    try:
+        return int(db.query(f"select count(*) from {table}").rows[0][0])
+    finally:
+        db.close()
+
+
+def test_create_ships_the_package_writes_dims_and_prepares_the_warehouse(
+        stack: str, s3: Any, cloudformation: Any, sample_event: Any, lambda_context: Any) -> None:
+    url, received = cloudformation
+
+    load_handler("setup")(_request(sample_event, url), lambda_context)
+
+    (response,) = received
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["PhysicalResourceId"] == "5b6c7d80-1a2b-11ee-9c3d-0a1b2c3d4e5f-setup"
+    products = s3.get_object(Bucket=DATA, Key=PRODUCTS_KEY)["Body"].read().decode().splitlines()
+    customers = s3.get_object(Bucket=DATA, Key=CUSTOMERS_KEY)["Body"].read().decode().splitlines()
+    assert _count(stack, DIM_PRODUCTS) == len(products) - 1
+    assert _count(stack, DIM_CUSTOMERS) == len(customers) - 1
+    names = zipfile.ZipFile(io.BytesIO(
+        s3.get_object(Bucket=ARTIFACTS, Key="glue/ecom_pipeline.zip")["Body"].read())).namelist()
+    assert "ecom_pipeline/contracts.py" in names
+    assert "ecom_pipeline/job/entry.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_update_is_idempotent_and_keeps_existing_dims(
+        stack: str, s3: Any, cloudformation: Any, sample_event: Any, lambda_context: Any) -> None:
+    url, received = cloudformation
+    handler = load_handler("setup")
+    handler(_request(sample_event, url), lambda_context)
+    dims_before = s3.get_object(Bucket=DATA, Key=PRODUCTS_KEY)["ETag"]
+    rows_before = _count(stack, DIM_PRODUCTS)
+
+    handler(_request(sample_event, url, "Update"), lambda_context)
+
+    assert [r["Status"] for r in received] == ["SUCCESS", "SUCCESS"]
+    assert received[1]["Data"]["DimsWritten"] == ""
+    assert s3.get_object(Bucket=DATA, Key=PRODUCTS_KEY)["ETag"] == dims_before
+    assert _count(stack, DIM_PRODUCTS) == rows_before
+
+
+def test_delete_reports_success_and_touches_nothing(
+        stack: str, s3: Any, cloudformation: Any, sample_event: Any, lambda_context: Any) -> None:
+    url, received = cloudformation
+
+    load_handler("setup")(_request(sample_event, url, "Delete"), lambda_context)
+
+    assert [r["Status"] for r in received] == ["SUCCESS"]
+    assert s3.list_objects_v2(Bucket=ARTIFACTS)["KeyCount"] == 0
+
+
+def test_a_failure_is_reported_to_cloudformation_with_its_reason(
+        stack: str, glue: Any, cloudformation: Any, sample_event: Any, lambda_context: Any) -> None:
+    url, received = cloudformation
+    glue.delete_job(JobName=JOB)
+    glue.create_job(Name=JOB, Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://a/b.py"},
+                    DefaultArguments={"--data_bucket": DATA})
+
+    load_handler("setup")(_request(sample_event, url), lambda_context)
+
+    (response,) = received
+    assert response["Status"] == "FAILED"
+    assert "--extra-py-files" in response["Reason"]
+
+
+def test_the_shipped_zip_imports_on_its_own(tmp_path: Path) -> None:
+    from ecom_pipeline.deploy import package_zip
+
+    archive = tmp_path / "ecom_pipeline.zip"
+    archive.write_bytes(package_zip())
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import ecom_pipeline.keys as k; "
+            "assert k.__file__.startswith(sys.argv[1]), k.__file__; print(k.PRODUCTS_KEY)")
+
+    out = subprocess.run([sys.executable, "-S", "-c", code, str(archive)], capture_output=True, text=True,
+                         check=True)
+
+    assert out.stdout.strip() == PRODUCTS_KEY
