@@ -1,0 +1,255 @@
+"""template.yaml wiring: the promises the code relies on, checked on the parsed template."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ecom_pipeline.archive import ArchiverSettings
+from ecom_pipeline.generator.events import GeneratorSettings
+from ecom_pipeline.local.eventbridge import target_input
+from ecom_pipeline.local.template import load_template
+from ecom_pipeline.notify import TERMINAL_STATES, parse_notification
+from ecom_pipeline.trigger import TriggerSettings
+from pydantic_settings import BaseSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Each function's settings model and POWERTOOLS_SERVICE_NAME (seams.md); None: it reads no settings.
+FUNCTIONS: dict[str, tuple[str, type[BaseSettings] | None]] = {
+    "GeneratorFunction": ("generator", GeneratorSettings),
+    "GlueTriggerFunction": ("glue_trigger", TriggerSettings),
+    "ArchiverFunction": ("archiver", ArchiverSettings),
+    "SetupFunction": ("setup", None),
+}
+# Actions without resource-level permissions: allowed on "*" only together with a Condition.
+NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData", "redshift-data:DescribeStatement",
+                     "redshift-data:GetStatementResult", "redshift-data:CancelStatement"}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]  # type: ignore[no-any-return]
+
+
+def _props(resources: dict[str, Any], name: str) -> dict[str, Any]:
+    return resources[name]["Properties"]  # type: ignore[no-any-return]
+
+
+def _events_of(resources: dict[str, Any], function: str, kind: str) -> list[dict[str, Any]]:
+    events = _props(resources, function).get("Events", {}).values()
+    return [e["Properties"] for e in events if e["Type"] == kind]
+
+
+def test_state_change_rule_is_filtered_on_this_job_and_terminal_states(resources: dict[str, Any]) -> None:
+    pattern = _props(resources, "GlueStateChangeRule")["EventPattern"]
+
+    assert pattern["source"] == ["aws.glue"]
+    assert pattern["detail-type"] == ["Glue Job State Change"]
+    assert pattern["detail"]["jobName"] == [{"Ref": "GlueJob"}]
+    assert set(pattern["detail"]["state"]) == TERMINAL_STATES
+
+
+def test_state_change_rule_feeds_the_topic_a_message_the_archiver_understands(
+        resources: dict[str, Any]) -> None:
+    (target,) = _props(resources, "GlueStateChangeRule")["Targets"]
+    event = {"version": "0", "id": "1", "detail-type": "Glue Job State Change", "source": "aws.glue",
+             "account": "123456789012", "time": "2023-03-16T00:19:42Z", "region": "eu-west-1",
+             "resources": [], "detail": {"jobName": "the-job", "severity": "ERROR", "state": "FAILED",
+                                         "jobRunId": "jr_1", "message": 'header "bad"\nin file'}}
+
+    text = target_input(event, "rule", transformer=target["InputTransformer"])
+    change = parse_notification(text)
+
+    assert target["Arn"] == {"Ref": "NotificationsTopic"}
+    assert change is not None
+    assert (change.job_name, change.state, change.run_id) == ("the-job", "FAILED", "jr_1")
+    assert change.message == 'header "bad"\nin file'
+
+
+def test_the_topic_allows_only_this_rule_to_publish(resources: dict[str, Any]) -> None:
+    (statement,) = _props(resources, "NotificationsTopicPolicy")["PolicyDocument"]["Statement"]
+
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    source = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert source == {"Fn::GetAtt": ["GlueStateChangeRule", "Arn"]}
+
+
+def test_data_bucket_announces_every_created_transaction_file_to_the_queue(resources: dict[str, Any]) -> None:
+    (config,) = _props(resources, "DataBucket")["NotificationConfiguration"]["QueueConfigurations"]
+
+    assert config["Event"] == "s3:ObjectCreated:*"
+    assert config["Queue"] == {"Fn::GetAtt": ["TriggerQueue", "Arn"]}
+    rules = {r["Name"]: r["Value"] for r in config["Filter"]["S3Key"]["Rules"]}
+    assert rules == {"prefix": "transactions/", "suffix": ".csv"}
+
+
+def test_queue_feeds_the_trigger_in_batches_with_partial_failures_and_a_dlq(
+        resources: dict[str, Any]) -> None:
+    (sqs,) = _events_of(resources, "GlueTriggerFunction", "SQS")
+    redrive = _props(resources, "TriggerQueue")["RedrivePolicy"]
+    (alarm_dimension,) = _props(resources, "TriggerDLQAlarm")["Dimensions"]
+
+    assert sqs["Queue"] == {"Fn::GetAtt": ["TriggerQueue", "Arn"]}
+    assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert sqs["BatchSize"] == {"Ref": "TriggerBatchSize"}
+    assert sqs["MaximumBatchingWindowInSeconds"] == {"Ref": "TriggerBatchingWindowSeconds"}
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TriggerDLQ", "Arn"]}
+    assert alarm_dimension["Value"] == {"Fn::GetAtt": ["TriggerDLQ", "QueueName"]}
+
+
+def test_queue_visibility_outlasts_the_trigger_six_times(resources: dict[str, Any], template: Any) -> None:
+    default = template["Globals"]["Function"]["Timeout"]
+    timeout = _props(resources, "GlueTriggerFunction").get("Timeout", default)
+
+    assert _props(resources, "TriggerQueue")["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_topic_feeds_the_archiver_only_succeeded_state_changes(resources: dict[str, Any]) -> None:
+    (sns,) = _events_of(resources, "ArchiverFunction", "SNS")
+
+    assert sns["Topic"] == {"Ref": "NotificationsTopic"}
+    assert sns["FilterPolicyScope"] == "MessageBody"
+    assert sns["FilterPolicy"] == {"type": ["glue_state_change"], "state": ["SUCCEEDED"]}
+    assert sns["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ArchiverDLQ", "Arn"]}
+
+
+def test_archiver_failures_end_in_an_alarmed_queue(resources: dict[str, Any]) -> None:
+    on_failure = _props(resources, "ArchiverFunction")["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    (dimension,) = _props(resources, "ArchiverDLQAlarm")["Dimensions"]
+
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["ArchiverDLQ", "Arn"]}
+    assert dimension["Value"] == {"Fn::GetAtt": ["ArchiverDLQ", "QueueName"]}
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_function_gets_exactly_the_variables_its_settings_read(
+        resources: dict[str, Any], template: Any, function: str) -> None:
+    service, settings = FUNCTIONS[function]
+    variables = {**template["Globals"]["Function"]["Environment"]["Variables"],
+                 **_props(resources, function)["Environment"]["Variables"]}
+
+    read = {name.upper() for name in settings.model_fields} if settings else set()
+
+    assert {v for v in variables if not v.startswith("POWERTOOLS_")} == read
+    assert variables["POWERTOOLS_SERVICE_NAME"] == service
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "EcomPipeline"
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_function_has_its_code_and_a_log_group_with_retention(
+        resources: dict[str, Any], function: str) -> None:
+    props = _props(resources, function)
+    groups = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"
+              and r["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{function}}}"}]
+
+    assert (ROOT / props["CodeUri"] / "app.py").is_file()
+    assert props["Handler"] == "app.handler"
+    assert len(groups) == 1
+    assert groups[0]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_glue_job_matches_the_seams(resources: dict[str, Any]) -> None:
+    job = _props(resources, "GlueJob")
+    arguments = job["DefaultArguments"]
+
+    assert job["GlueVersion"] == "5.0"
+    assert (ROOT / job["Command"]["ScriptLocation"]).is_file()
+    assert job["ExecutionProperty"]["MaxConcurrentRuns"] == {"Ref": "GlueMaxConcurrentRuns"}
+    assert {"--data_bucket", "--warehouse_url", "--small_max", "--medium_max", "--summary_topic_arn",
+            "--extra-py-files", "--enable-continuous-cloudwatch-log", "--enable-metrics"} <= set(arguments)
+    assert arguments["--summary_topic_arn"] == {"Ref": "NotificationsTopic"}
+    assert arguments["--extra-py-files"] == {"Fn::Sub": "s3://${ArtifactsBucket}/glue/ecom_pipeline.zip"}
+
+
+def test_glue_python_modules_match_the_pinned_versions(resources: dict[str, Any]) -> None:
+    modules = _props(resources, "GlueJob")["DefaultArguments"]["--additional-python-modules"].split(",")
+    pins = _pins(ROOT / "constraints.txt")
+
+    assert modules
+    for module in modules:
+        name, version = module.split("==")
+        assert pins[_norm(name)] == version
+
+
+def test_layer_requirements_match_constraints() -> None:
+    layer = _pins(ROOT / "layers/shared/requirements.txt")
+    pins = _pins(ROOT / "constraints.txt")
+
+    assert {"aws-lambda-powertools", "pydantic", "pydantic-settings", "faker", "numpy"} <= set(layer)
+    assert {name: pins.get(name) for name in layer} == layer
+
+
+def test_email_subscription_only_with_an_address(resources: dict[str, Any], template: Any) -> None:
+    email = resources["NotificationsEmail"]
+
+    assert email["Condition"] == "HasEmail"
+    condition = template["Conditions"]["HasEmail"]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}]}
+
+
+def test_no_secret_has_a_default(template: Any) -> None:
+    for name, parameter in template["Parameters"].items():
+        if parameter.get("NoEcho"):
+            assert parameter.get("Default", "") == "", name
+
+
+def _statements(resources: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every identity-policy statement: SAM function policies and IAM role policies."""
+    for name, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            for policy in props.get("Policies", []):
+                assert isinstance(policy, dict) and "Statement" in policy, f"{name}: managed policy {policy}"
+                for statement in policy["Statement"]:
+                    yield name, statement
+        elif resource["Type"] == "AWS::IAM::Role":
+            assert "ManagedPolicyArns" not in props, name
+            for policy in props.get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, statement
+
+
+def test_no_wildcard_iam(resources: dict[str, Any]) -> None:
+    statements = list(_statements(resources))
+
+    assert len(statements) > 10
+    for owner, statement in statements:
+        actions, targets = _as_list(statement["Action"]), _as_list(statement["Resource"])
+        assert statement["Effect"] == "Allow"
+        for action in actions:
+            assert "*" not in action, f"{owner}: wildcard action {action}"
+        if "*" in targets:
+            assert set(actions) <= NO_RESOURCE_LEVEL, f"{owner}: {actions} on *"
+            assert statement.get("Condition"), f"{owner}: {actions} on * without a condition"
+        for target in targets:
+            text = json.dumps(target)
+            # Objects are granted per prefix (transactions/, dims/, ...), never a whole bucket.
+            assert not re.search(r'arn:aws:s3:::\*|\}/\*"', text), f"{owner}: {text}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pins[_norm(name.split("[")[0])] = version.strip()
+    return pins
