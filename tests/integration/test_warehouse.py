@@ -162,14 +162,14 @@ def test_failure_midway_rolls_back_the_whole_upsert(warehouse: SqlWarehouse, sta
     @contextmanager
     def failing_before_insert() -> Iterator[Cursor]:
         with original() as cur:
-            run = cur.run
+            affected = cur.affected
 
-            def run_or_fail(statement: str):  # type: ignore[no-untyped-def]
+            def affected_or_fail(statement: str) -> int:
                 if statement.startswith("INSERT INTO fact_transactions"):
                     raise RuntimeError("connection lost")  # after the stored rows were deleted
-                return run(statement)
+                return affected(statement)
 
-            cur.run = run_or_fail  # type: ignore[method-assign]
+            cur.affected = affected_or_fail  # type: ignore[method-assign]
             yield cur
 
     monkeypatch.setattr(warehouse, "transaction", failing_before_insert)

@@ -75,7 +75,8 @@ class PostgresDataApi:
                     sub_id = f"{statement_id}:{n}"
                     if cur.description:
                         self._results[sub_id] = ([d.name for d in cur.description], cur.fetchall())
-                    subs.append({"Id": sub_id, "HasResultSet": bool(cur.description)})
+                    subs.append({"Id": sub_id, "HasResultSet": bool(cur.description),
+                                 "ResultRows": cur.rowcount})
         except psycopg.Error as exc:
             self._described[statement_id] = {"Id": statement_id, "Status": "FAILED", "Error": f"ERROR: {exc}"}
             return statement_id

@@ -120,8 +120,11 @@ def test_upsert_batch_is_rerun_after_a_serialization_failure(client, clock, monk
     monkeypatch.setattr("ecom_pipeline.warehouse.retry.time.sleep", slept.append)
     target = RedshiftTarget(database="dev", workgroup="wg1", iam_role="arn:aws:iam::1:role/copy")
     wh = RedshiftWarehouse(target, real, poll=PollPolicy(first_delay_s=0.5), sleep=clock.sleep, clock=clock)
-    statements = wh.fact_upsert_statements("s3://bucket/staging/run-1")
-    subs = [{"Id": f"b2:{n}", "HasResultSet": n == len(statements)} for n in range(1, len(statements) + 1)]
+    steps = wh.fact_upsert_steps("s3://bucket/staging/run-1")
+    statements = [step.sql for step in steps]
+    affected = {"kept_stored": 1, "updated": 2, "written": 9, "candidates": 1}
+    subs = [{"Id": f"b2:{n}", "HasResultSet": step.measure == "candidates",
+             "ResultRows": affected.get(step.measure or "", 0)} for n, step in enumerate(steps, 1)]
 
     stub.add_response("batch_execute_statement", {"Id": "b1"}, {"Sqls": statements, **TARGET})
     conflict = {"Id": "b1", "Status": "FAILED", "Error": "ERROR: 1023 Serializable isolation violation"}
@@ -130,8 +133,7 @@ def test_upsert_batch_is_rerun_after_a_serialization_failure(client, clock, monk
     stub.add_response("describe_statement", {"Id": "b2", "Status": "FINISHED", "SubStatements": subs},
                       {"Id": "b2"})
     stub.add_response("get_statement_result", {
-        "ColumnMetadata": [{"name": "inserted"}, {"name": "updated"}, {"name": "kept_stored"}],
-        "Records": [[{"longValue": 7}, {"longValue": 2}, {"longValue": 1}]], "TotalNumRows": 1,
+        "ColumnMetadata": [{"name": "candidates"}], "Records": [[{"longValue": 10}]], "TotalNumRows": 1,
     }, {"Id": f"b2:{len(statements)}"})
 
     assert wh.upsert_facts("s3://bucket/staging/run-1") == UpsertResult(inserted=7, updated=2, kept_stored=1)

@@ -21,6 +21,15 @@ _SERIALIZATION_MARKERS = ("1023", "serializable isolation violation")
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What one statement of a batch did: its rows (queries) and its row count (`ResultRows`: rows
+    returned by a query, rows affected by DML)."""
+
+    result: QueryResult | None
+    row_count: int
+
+
+@dataclass(frozen=True)
 class PollPolicy:
     first_delay_s: float = 0.2
     max_delay_s: float = 5.0
@@ -47,14 +56,15 @@ class DataApi:
         self.sleep = sleep
         self.clock = clock
 
-    def run_batch(self, statements: list[str]) -> list[QueryResult | None]:
-        """Run `statements` as one transaction; the result of each statement that returns rows, else None."""
+    def run_batch(self, statements: list[str]) -> list[Outcome]:
+        """Run `statements` as one transaction; what each of them did, in order."""
         submitted = self.client.batch_execute_statement(Sqls=statements, **self.target)
         described = self.wait(submitted["Id"])
         subs = described.get("SubStatements") or []
         if len(subs) != len(statements):
             raise WarehouseError(f"Data API reported {len(subs)} sub-statements for {len(statements)} sent")
-        return [self.result(sub["Id"]) if sub.get("HasResultSet") else None for sub in subs]
+        return [Outcome(self.result(sub["Id"]) if sub.get("HasResultSet") else None,
+                        int(sub.get("ResultRows", -1))) for sub in subs]
 
     def run(self, statement: str) -> QueryResult | None:
         submitted = self.client.execute_statement(Sql=statement, **self.target)

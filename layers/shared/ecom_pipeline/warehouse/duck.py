@@ -1,11 +1,14 @@
 """DuckDB file: the embedded default warehouse for local runs.
 
-DuckDB allows one writing process per file; inside a process, concurrent transactions that touch the
-same rows fail with a TransactionException, which is retried like a serialization failure.
+Writers are serialized like LOCK TABLE does elsewhere: DuckDB lets only one process open the file for
+writing (others wait in `_connect`), and inside that process every write transaction on the file takes
+the same lock. Without it, two threads inserting the same new key would both succeed: the fact table
+has no key index here (see schema.create_table). A TransactionException is still retried.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +26,15 @@ from ecom_pipeline.warehouse.staged import cast_select, check_columns
 # Another process holding the file's write lock (e.g. a demo still running) gets this long to let go.
 OPEN_TIMEOUT_S = 30.0
 
+_writer_locks: dict[Path, threading.Lock] = {}
+_registry_lock = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.Lock:
+    """The one lock of this process for writes to the database file at `path`."""
+    with _registry_lock:
+        return _writer_locks.setdefault(path.resolve(), threading.Lock())
+
 
 class _DuckCursor(Cursor):
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
@@ -31,6 +43,11 @@ class _DuckCursor(Cursor):
     def run(self, statement: str) -> list[tuple[Any, ...]] | None:
         result = self.conn.execute(statement)
         return result.fetchall() if result.description else None
+
+    def affected(self, statement: str) -> int:
+        row = self.conn.execute(statement).fetchone()  # DuckDB answers DML with its row count
+        assert row is not None
+        return int(row[0])
 
 
 def _connect(path: Path, timeout_s: float) -> duckdb.DuckDBPyConnection:
@@ -62,6 +79,11 @@ class DuckDBWarehouse(SqlWarehouse):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         # A cursor is DuckDB's own connection to the same database: transactions per thread stay apart.
+        with _writer_lock(self.path), self._transaction() as cur:
+            yield cur
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
         conn = self.conn.cursor()
         try:
             conn.execute("BEGIN TRANSACTION")

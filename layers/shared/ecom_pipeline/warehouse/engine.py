@@ -32,7 +32,12 @@ class Cursor(ABC):
     """The minimal statement runner a transaction hands out."""
 
     @abstractmethod
-    def run(self, statement: str) -> list[tuple[Any, ...]] | None: ...
+    def run(self, statement: str) -> list[tuple[Any, ...]] | None:
+        """Execute; the rows of a query, None for other statements."""
+
+    @abstractmethod
+    def affected(self, statement: str) -> int:
+        """Execute a DML statement; the number of rows it deleted or inserted."""
 
 
 class SqlWarehouse(ABC):
@@ -72,39 +77,38 @@ class SqlWarehouse(ABC):
             files = [(table, write_normalised_csv(rows, table, Path(tmp) / f"{table.name}.csv"))
                      for table, rows in batches]
 
-            def work() -> None:
+            def work() -> dict[str, int]:
                 with self.transaction() as cur:
-                    for table, path in files:
-                        self._stage_and_upsert(cur, table, None, lambda t, p=path: self.load_csv(cur, t, p))
+                    return {table.name: self._stage_and_upsert(
+                        cur, table, None, lambda t, p=path: self.load_csv(cur, t, p)).candidates
+                        for table, path in files}
 
-            with_retry(work)
-        return {table.name: len(rows) for table, rows in batches}
+            return with_retry(work)
 
     def upsert_facts(self, staged: str) -> UpsertResult:
         files = parquet_files(staged)
 
         def work() -> UpsertResult:
             with self.transaction() as cur:
-                counts = self._stage_and_upsert(
-                    cur, FACT_TRANSACTIONS, sql.FACT_INCOMING_WINS,
-                    lambda t: self.load_parquet(cur, t, files),
-                )
-            return UpsertResult(inserted=int(counts[0]), updated=int(counts[1]), kept_stored=int(counts[2]))
+                return self._stage_and_upsert(cur, FACT_TRANSACTIONS, sql.FACT_INCOMING_WINS,
+                                              lambda t: self.load_parquet(cur, t, files))
 
         return with_retry(work)
 
     # --- shared steps ---------------------------------------------------------------------------------
     def _stage_and_upsert(self, cur: Cursor, table: Table, incoming_wins: str | None,
-                          load: Any) -> tuple[Any, ...]:
+                          load: Any) -> UpsertResult:
         for statement in create_staging(table, self.dialect):
             cur.run(statement)
         load(table)
         # Lock after the bulk load: writers queue only for the short merge, not for each other's loads.
-        statements = ([sql.lock_statement(table)] if self.needs_lock else []) + sql.upsert_statements(
-            table, incoming_wins
-        )
-        rows: list[tuple[Any, ...]] | None = None
-        for statement in statements:
-            rows = cur.run(statement)
-        assert rows is not None and len(rows) == 1, "the upsert ends by selecting its counts"
-        return rows[0]
+        if self.needs_lock:
+            cur.run(sql.lock_statement(table))
+        measured: dict[str, int] = {}
+        for step in sql.upsert_steps(table, incoming_wins):
+            if step.measure in (None, "candidates"):
+                sql.record(measured, step, cur.run(step.sql), -1)
+            else:
+                sql.record(measured, step, None, cur.affected(step.sql))
+        # Raising here, inside the transaction, rolls the change back.
+        return sql.upsert_result(measured, table.name)

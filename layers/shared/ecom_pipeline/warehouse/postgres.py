@@ -35,6 +35,10 @@ class _PgCursor(Cursor):
         self.cur.execute(statement)
         return self.cur.fetchall() if self.cur.description else None
 
+    def affected(self, statement: str) -> int:
+        self.cur.execute(statement)
+        return self.cur.rowcount
+
 
 class PostgresWarehouse(SqlWarehouse):
     dialect = "postgres"

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 from ecom_pipeline.warehouse import sql
 from ecom_pipeline.warehouse.base import QueryResult, UpsertResult
 from ecom_pipeline.warehouse.dataapi import DataApi, PollPolicy
-from ecom_pipeline.warehouse.errors import WarehouseError
 from ecom_pipeline.warehouse.retry import with_retry
 from ecom_pipeline.warehouse.schema import (
     DIM_CUSTOMERS,
@@ -24,6 +23,7 @@ from ecom_pipeline.warehouse.schema import (
     create_staging,
     schema_statements,
 )
+from ecom_pipeline.warehouse.sql import Step
 
 _URL_KEYS = {"workgroup", "cluster", "database", "secret_arn", "db_user", "iam_role", "region"}
 
@@ -104,46 +104,48 @@ class RedshiftWarehouse:
         return f"COPY {table.staging} ({cols}) {auth} FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL"
 
     def _staged_upsert(self, table: Table, source: str, file_format: str,
-                       incoming_wins: str | None) -> list[str]:
+                       incoming_wins: str | None) -> list[Step]:
         return [
-            *create_staging(table, "redshift"),
-            self.copy_statement(table, source, file_format),
-            sql.lock_statement(table),
-            *sql.upsert_statements(table, incoming_wins),
+            *(Step(statement) for statement in create_staging(table, "redshift")),
+            Step(self.copy_statement(table, source, file_format)),
+            Step(sql.lock_statement(table)),
+            *sql.upsert_steps(table, incoming_wins),
         ]
 
-    def fact_upsert_statements(self, staged: str) -> list[str]:
+    def fact_upsert_steps(self, staged: str) -> list[Step]:
         prefix = staged if staged.endswith("/") else f"{staged}/"
         return self._staged_upsert(FACT_TRANSACTIONS, prefix, "parquet", sql.FACT_INCOMING_WINS)
 
-    def dim_load_statements(self, products_csv: str, customers_csv: str) -> list[str]:
-        return [*self._staged_upsert(DIM_PRODUCTS, products_csv, "csv", None),
-                *self._staged_upsert(DIM_CUSTOMERS, customers_csv, "csv", None)]
+    def _run_upserts(self, parts: list[tuple[Table, list[Step]]]) -> dict[str, UpsertResult]:
+        """Run several staged upserts as ONE batch (one transaction); their counts by table."""
+        steps = [step for _, table_steps in parts for step in table_steps]
+        outcomes = with_retry(lambda: self.api.run_batch([step.sql for step in steps]))
+        results, remaining = {}, iter(outcomes)
+        for table, table_steps in parts:
+            measured: dict[str, int] = {}
+            for step in table_steps:
+                outcome = next(remaining)
+                sql.record(measured, step, outcome.result.rows if outcome.result else None, outcome.row_count)
+            results[table.name] = sql.upsert_result(measured, table.name)
+        return results
 
     # --- the Warehouse protocol -----------------------------------------------------------------------
     def apply_schema(self) -> None:
         with_retry(lambda: self.api.run_batch(schema_statements("redshift")))
 
     def load_dims(self, products_csv: str, customers_csv: str) -> dict[str, int]:
-        statements = self.dim_load_statements(products_csv, customers_csv)
-        counts = _counts(with_retry(lambda: self.api.run_batch(statements)), expected=2)
-        return {DIM_PRODUCTS.name: sum(counts[0]), DIM_CUSTOMERS.name: sum(counts[1])}
+        results = self._run_upserts([
+            (DIM_PRODUCTS, self._staged_upsert(DIM_PRODUCTS, products_csv, "csv", None)),
+            (DIM_CUSTOMERS, self._staged_upsert(DIM_CUSTOMERS, customers_csv, "csv", None)),
+        ])
+        return {name: result.candidates for name, result in results.items()}
 
     def upsert_facts(self, staged: str) -> UpsertResult:
-        statements = self.fact_upsert_statements(staged)
-        (inserted, updated, kept), = _counts(with_retry(lambda: self.api.run_batch(statements)), expected=1)
-        return UpsertResult(inserted=inserted, updated=updated, kept_stored=kept)
+        results = self._run_upserts([(FACT_TRANSACTIONS, self.fact_upsert_steps(staged))])
+        return results[FACT_TRANSACTIONS.name]
 
     def query(self, sql_text: str) -> QueryResult:
         return self.api.run(sql_text) or QueryResult(columns=[], rows=[])
 
     def close(self) -> None:
         """Nothing to release: the Data API is stateless between calls."""
-
-
-def _counts(results: list[QueryResult | None], expected: int) -> list[tuple[int, int, int]]:
-    """The (inserted, updated, kept_stored) rows each upsert in a batch ended with."""
-    found = [r for r in results if r is not None and r.columns == ["inserted", "updated", "kept_stored"]]
-    if len(found) != expected or any(len(r.rows) != 1 for r in found):
-        raise WarehouseError(f"expected {expected} upsert count results from Redshift, got {found!r}")
-    return [tuple(int(v) for v in r.rows[0]) for r in found]  # type: ignore[misc]

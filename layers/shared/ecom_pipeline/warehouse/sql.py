@@ -1,24 +1,29 @@
 """The one SQL text of the staged upsert, run unchanged by DuckDB, PostgreSQL and Redshift.
 
 Only the staging load (read_parquet / COPY FROM STDIN / COPY … FORMAT AS PARQUET) and whether the
-engine needs `LOCK` differ per adapter. The statements below avoid everything the three do not share:
+engine needs `LOCK` differ per adapter. The statements avoid everything the three do not share:
 no MERGE (Redshift's has no `WHEN MATCHED AND …`), no ON CONFLICT, no aliases on DELETE targets,
-no CTEs in DML.
+no CTEs in DML, no RETURNING.
 
 Inside one transaction, after the batch sits in the staging table:
-  1. count, per staged row, whether its key is new (inserted), stored with a smaller (date, rank)
-     (updated) or stored with a greater or equal one (kept_stored), into a temp counts table, so the
-     counts are exact and atomic with the change;
-  2. guard: the batch must hold one row per key (a NOT NULL violation aborts the transaction otherwise);
-  3. DELETE from staging every row the stored table wins against;
-  4. DELETE the stored rows the rest replace, then INSERT the rest;
-  5. return the counts.
+  1. count the batch and its distinct keys; the guard (a NOT NULL violation) aborts the transaction
+     unless the batch holds exactly one row per key;
+  2. DELETE from staging every row whose key is stored with a greater or equal (date, rank):
+     its row count is `kept_stored`;
+  3. DELETE the stored rows the rest replace (row count: `updated`), then INSERT the rest
+     (row count: `written`; `inserted` = written - updated, the keys that were not stored).
+The counts are the row counts the engine reports for those very statements, so they are exact and
+atomic with the change, and cost no extra join; kept_stored + written must equal the batch count.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
+from ecom_pipeline.warehouse.base import UpsertResult
+from ecom_pipeline.warehouse.errors import WarehouseError
 from ecom_pipeline.warehouse.schema import FACT_TRANSACTIONS, Table
 
 COUNTS: Final = "stg_upsert_counts"
@@ -32,41 +37,65 @@ FACT_INCOMING_WINS: Final = (
     "({s}.transaction_date = {t}.transaction_date AND {s}.status_rank > {t}.status_rank))"
 )
 
+Measure = Literal["candidates", "kept_stored", "updated", "written"]
 
-def upsert_statements(table: Table, incoming_wins: str | None) -> list[str]:
-    """Statements 1-5 for `table` from its staging table.
 
-    `incoming_wins` is a predicate over `{s}` (staged) and `{t}` (stored) aliases; None means the
-    incoming row always replaces the stored one (dimensions: a changed row is updated).
+@dataclass(frozen=True)
+class Step:
+    """One statement; `measure` names the count its affected-row count (or, for `candidates`, its single
+    selected value) stands for."""
+
+    sql: str
+    measure: Measure | None = None
+
+
+def upsert_steps(table: Table, incoming_wins: str | None) -> list[Step]:
+    """The upsert of `table` from its staging table.
+
+    `incoming_wins` is a predicate over `{s}` (staged) and `{t}` (stored); None means the incoming row
+    always replaces the stored one (dimensions: a changed row is updated, nothing is kept).
     """
     target, staging, key = table.name, table.staging, table.key
     cols = ", ".join(table.column_names)
-    wins = incoming_wins.format(s="s", t="t") if incoming_wins else "1 = 1"
-    statements = [
-        f"DROP TABLE IF EXISTS {COUNTS}",
-        f"CREATE TEMP TABLE {COUNTS} AS SELECT "
-        f"COUNT(*) AS candidates, "
-        f"COUNT(DISTINCT s.{key}) AS distinct_keys, "
-        f"COALESCE(SUM(CASE WHEN t.{key} IS NULL THEN 1 ELSE 0 END), 0) AS inserted, "
-        f"COALESCE(SUM(CASE WHEN t.{key} IS NOT NULL AND {wins} THEN 1 ELSE 0 END), 0) AS updated, "
-        f"COALESCE(SUM(CASE WHEN t.{key} IS NOT NULL AND NOT {wins} THEN 1 ELSE 0 END), 0) AS kept_stored "
-        f"FROM {staging} s LEFT JOIN {target} t ON t.{key} = s.{key}",
-        f"DROP TABLE IF EXISTS {GUARD}",
-        f"CREATE TEMP TABLE {GUARD} ({GUARD_COLUMN} INTEGER NOT NULL)",
-        f"INSERT INTO {GUARD} SELECT CASE WHEN candidates = distinct_keys THEN 1 END FROM {COUNTS}",
+    steps = [
+        Step(f"DROP TABLE IF EXISTS {COUNTS}"),
+        Step(f"CREATE TEMP TABLE {COUNTS} AS SELECT COUNT(*) AS candidates, "
+             f"COUNT(DISTINCT {key}) AS distinct_keys FROM {staging}"),
+        Step(f"DROP TABLE IF EXISTS {GUARD}"),
+        Step(f"CREATE TEMP TABLE {GUARD} ({GUARD_COLUMN} INTEGER NOT NULL)"),
+        Step(f"INSERT INTO {GUARD} SELECT CASE WHEN candidates = distinct_keys THEN 1 END FROM {COUNTS}"),
     ]
     if incoming_wins:
         stored_wins = f"NOT {incoming_wins.format(s=staging, t=target)}"
-        statements.append(
-            f"DELETE FROM {staging} USING {target} "
-            f"WHERE {staging}.{key} = {target}.{key} AND {stored_wins}"
-        )
-    statements += [
-        f"DELETE FROM {target} USING {staging} WHERE {target}.{key} = {staging}.{key}",
-        f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging}",
-        f"SELECT inserted, updated, kept_stored FROM {COUNTS}",
+        steps.append(Step(f"DELETE FROM {staging} USING {target} "
+                          f"WHERE {staging}.{key} = {target}.{key} AND {stored_wins}", "kept_stored"))
+    steps += [
+        Step(f"DELETE FROM {target} USING {staging} WHERE {target}.{key} = {staging}.{key}", "updated"),
+        Step(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging}", "written"),
+        Step(f"SELECT candidates FROM {COUNTS}", "candidates"),
     ]
-    return statements
+    return steps
+
+
+def record(measured: dict[str, int], step: Step, rows: list[tuple[Any, ...]] | None, row_count: int) -> None:
+    """Note what `step` measured: its selected value (candidates) or its affected-row count."""
+    if step.measure == "candidates":
+        if not rows or len(rows) != 1 or len(rows[0]) != 1:
+            raise WarehouseError(f"expected one count from {step.sql!r}, got {rows!r}")
+        measured["candidates"] = int(rows[0][0])
+    elif step.measure:
+        measured[step.measure] = row_count
+
+
+def upsert_result(measured: Mapping[str, int], where: str) -> UpsertResult:
+    """The counts of one upsert, after checking they add up to the batch (fails loudly if not)."""
+    written, updated, kept = measured["written"], measured["updated"], measured.get("kept_stored", 0)
+    if kept + written != measured["candidates"] or not 0 <= updated <= written:
+        raise WarehouseError(
+            f"upsert into {where} does not add up: batch {measured['candidates']}, kept_stored {kept}, "
+            f"stored rows replaced {updated}, rows written {written}"
+        )
+    return UpsertResult(inserted=written - updated, updated=updated, kept_stored=kept)
 
 
 def lock_statement(table: Table) -> str:
@@ -74,4 +103,4 @@ def lock_statement(table: Table) -> str:
     return f"LOCK TABLE {table.name}"
 
 
-FACT_UPSERT: Final = upsert_statements(FACT_TRANSACTIONS, FACT_INCOMING_WINS)
+FACT_UPSERT: Final = upsert_steps(FACT_TRANSACTIONS, FACT_INCOMING_WINS)
