@@ -138,19 +138,26 @@ class Catalog:
 
     @classmethod
     def from_csv(cls, products: str, customers: str) -> Catalog:
-        prods = _read(products, PRODUCT_COLUMNS, "products")
-        custs = _read(customers, CUSTOMER_COLUMNS, "customers")
-        if not prods or not custs:
+        prods = _columns(products, PRODUCT_COLUMNS, "products")
+        custs = _columns(customers, CUSTOMER_COLUMNS, "customers")
+        if not prods["product_id"] or not custs["customer_id"]:
             raise ValueError("dims must hold at least one product and one customer")
         return cls(
-            product_ids=tuple(r["product_id"] for r in prods),
-            product_prices=tuple(r["price"] for r in prods),
-            customer_ids=tuple(r["customer_id"] for r in custs),
+            product_ids=prods["product_id"],
+            product_prices=prods["price"],
+            customer_ids=custs["customer_id"],
         )
 
 
-def _read(text: str, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text))
-    if tuple(reader.fieldnames or ()) != columns:
-        raise ValueError(f"{what} dim has header {reader.fieldnames}, expected {list(columns)}")
-    return list(reader)
+def _columns(text: str, columns: tuple[str, ...], what: str) -> dict[str, tuple[str, ...]]:
+    """Column name -> values of a dim CSV whose header must be exactly `columns`."""
+    rows = csv.reader(io.StringIO(text))
+    header = tuple(next(rows, ()))
+    if header != columns:
+        raise ValueError(f"{what} dim has header {list(header)}, expected {list(columns)}")
+    body = [r for r in rows if r]
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(columns):
+            raise ValueError(f"{what} dim line {line} has {len(row)} fields, expected {len(columns)}")
+    values = tuple(zip(*body, strict=True)) if body else tuple(() for _ in columns)
+    return dict(zip(columns, values, strict=True))

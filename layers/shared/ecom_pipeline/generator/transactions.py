@@ -1,14 +1,16 @@
-"""Daily transaction files, fast: numpy draws per chunk, precomputed string tables, one join per chunk.
+"""Daily transaction files, fast: numpy draws per chunk, precomputed byte tables, one gather per chunk.
 
-A row is cut into five pieces (`TXN20230315` + `000`..`999` hundreds, `000,` units, `C000123,`,
-`P00012,2,19.99,`, `2023-03-15,PayPal,Completed\\n`), each looked up in a table with a numpy index
-array, and the whole chunk becomes one `"".join`. The few special rows (faults, status updates) are
-built one by one in plain Python and dropped into their slots. Every draw comes from `rng`, keyed by
-(seed, day, row number), so a day does not depend on the days generated before it.
+A row is cut into five pieces (`TXN20230315` + thousands, `000,` units, `C000123,`,
+`P00012,2,19.99,`, `2023-03-15,PayPal,Completed\\n`), each an entry of a small byte table chosen by a
+numpy index array; a chunk is gathered into a byte matrix and squeezed (`_assemble`), with no Python
+object per row. Status updates are table lookups too; only the few fault rows are assembled field by
+field and dropped into their slots. Every draw comes from `rng`, keyed by (seed, day, row number),
+so a day never depends on the days generated before it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,9 +23,9 @@ from ecom_pipeline.contracts import PAYMENT_TYPES, TRANSACTIONS_HEADER, Status
 from ecom_pipeline.generator import faults
 from ecom_pipeline.generator.config import FaultKind, GenerationRequest
 from ecom_pipeline.generator.dims import Catalog
-from ecom_pipeline.generator.rng import Column, cumulative, day_key, pick, uniform
+from ecom_pipeline.generator.rng import U64, Column, Key, Sampler, bits, day_key, uniform
 
-IntArray = npt.NDArray[np.intp]
+IntArray = npt.NDArray[np.int32] | npt.NDArray[np.intp]
 
 STATUSES: Final = tuple(Status)  # Pending, Completed, Failed, Cancelled, Refunded
 STATUS_WEIGHTS: Final = (0.12, 0.74, 0.05, 0.06, 0.03)
@@ -36,11 +38,16 @@ CUSTOMER_SKEW: Final = 0.8
 PRODUCT_SKEW: Final = 0.9
 # How far back a status update reaches: 0 = earlier in the same file, 1 = yesterday's file, ...
 UPDATE_LOOKBACK_WEIGHTS: Final = (0.2, 0.35, 0.15, 0.1, 0.08, 0.06, 0.06)
-UPDATE_TARGET_ROUNDS: Final = 48
+LOOKBACK_DAYS: Final = len(UPDATE_LOOKBACK_WEIGHTS)
+# Candidate targets drawn per update row, in batches; the first suitable one wins. About one in five
+# candidates is suitable, so all 128 failing (the row then stays an ordinary new sale) has odds
+# below 1e-13, while most rows are settled by the first small batch.
+UPDATE_CANDIDATE_BATCHES: Final = (8, 24, 96)
+MAX_CANDIDATES: Final = sum(UPDATE_CANDIDATE_BATCHES)
 # Completed rows far outnumber Pending ones; accepting only this share of Completed targets makes
 # Pending->Completed/Failed/Cancelled about as common as Completed->Refunded.
 REFUND_ACCEPT: Final = 0.15
-# Next status of an updated transaction, by its current status.
+# Next status of an updated Pending transaction (a Completed one becomes Refunded).
 PENDING_NEXT: Final = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 PENDING_NEXT_WEIGHTS: Final = (0.8, 0.1, 0.1)
 
@@ -49,7 +56,8 @@ FAULT_KINDS: Final = tuple(FaultKind)
 UPDATE: Final = len(FAULT_KINDS)
 NORMAL: Final = UPDATE + 1
 _PENDING, _COMPLETED = STATUSES.index(Status.PENDING), STATUSES.index(Status.COMPLETED)
-_LOW = [f"{i:03d}," for i in range(1000)]
+_REFUNDED = STATUSES.index(Status.REFUNDED)
+_PENDING_NEXT_INDEX = np.array([STATUSES.index(s) for s in PENDING_NEXT])
 
 
 def id_width(rows_per_day: int) -> int:
@@ -57,25 +65,67 @@ def id_width(rows_per_day: int) -> int:
     return max(7, len(str(max(rows_per_day - 1, 0))))
 
 
+@functools.lru_cache(maxsize=64)
+def _txn_prefix(day: date) -> str:
+    return f"TXN{day:%Y%m%d}"
+
+
 def transaction_id(day: date, seq: int, width: int) -> str:
     """`TXN` + yyyymmdd + zero-padded row number: unique across days by construction."""
-    return f"TXN{day:%Y%m%d}{seq:0{width}d}"
+    return f"{_txn_prefix(day)}{seq:0{width}d}"
 
 
-def _popularity(seed: int, n: int, skew: float) -> npt.NDArray[np.float64]:
+def _popularity(seed: int, n: int, skew: float) -> Sampler:
     ranks = np.random.default_rng(seed).permutation(n)
-    return cumulative(1.0 / (ranks + 1.0) ** skew)
+    return Sampler(1.0 / (ranks + 1.0) ** skew)
+
+
+Table = npt.NDArray[np.uint8]
+
+
+def _table(values: list[str]) -> Table:
+    """Strings as a (entries, longest) byte matrix, NUL-padded: one row gathers with one memcpy."""
+    encoded = [v.encode() for v in values]
+    width = max(map(len, encoded), default=1)
+    return np.array(encoded, dtype=f"S{width}").view(np.uint8).reshape(len(encoded), width)
+
+
+def _assemble(tables: list[Table], indices: list[IntArray], special_rows: IntArray,
+              special_lines: list[bytes]) -> bytes:
+    """The chunk's bytes: row r is tables[0][indices[0][r]] + tables[1][indices[1][r]] + ..., except
+    special rows, which are whole given lines.
+
+    Each row is laid out at fixed offsets in a NUL-padded byte matrix (a gather per table), then the
+    NULs are squeezed out in one pass; no Python object per row or per field.
+    """
+    n = len(indices[0])
+    width = sum(t.shape[1] for t in tables)
+    total = max(width, *map(len, special_lines)) if special_lines else width
+    out = np.empty((n, total), dtype=np.uint8)
+    offset = 0
+    for table, index in zip(tables, indices, strict=True):
+        out[:, offset:offset + table.shape[1]] = np.take(table, index, axis=0)
+        offset += table.shape[1]
+    out[:, width:] = 0
+    if special_lines:
+        out[special_rows] = np.array(special_lines, dtype=f"S{total}").view(np.uint8).reshape(-1, total)
+    flat = out.ravel()
+    return flat[flat.view(bool)].tobytes()
 
 
 @dataclass
 class _Base:
-    """The attributes a row draws before any fault: indices into the catalog and the value tables."""
+    """What a row draws before any fault: indices into the catalog and the value tables."""
 
     customer: IntArray
     product: IntArray
     quantity: IntArray  # 0-based: quantity - 1
     payment: IntArray
     status: IntArray
+
+    def take(self, rows: IntArray) -> _Base:
+        return _Base(self.customer[rows], self.product[rows], self.quantity[rows], self.payment[rows],
+                     self.status[rows])
 
 
 class DayGenerator:
@@ -87,141 +137,152 @@ class DayGenerator:
         self.chunk_rows = request.chunk_rows
         self.width = id_width(self.rows)
         self.catalog = catalog
-        n_products, n_customers = len(catalog.product_ids), len(catalog.customer_ids)
-        self._customer_cum = _popularity(self.seed ^ 0xC0, n_customers, CUSTOMER_SKEW)
-        self._product_cum = _popularity(self.seed ^ 0x90, n_products, PRODUCT_SKEW)
-        self._quantity_cum = cumulative(QUANTITY_WEIGHTS)
-        self._payment_cum = cumulative(PAYMENT_WEIGHTS)
-        self._status_cum = cumulative(STATUS_WEIGHTS)
-        self._lookback_cum = cumulative(UPDATE_LOOKBACK_WEIGHTS)
-        self._pending_next_cum = cumulative(PENDING_NEXT_WEIGHTS)
+        self._customers = _popularity(self.seed ^ 0xC0, len(catalog.customer_ids), CUSTOMER_SKEW)
+        self._products = _popularity(self.seed ^ 0x90, len(catalog.product_ids), PRODUCT_SKEW)
+        self._quantity = Sampler(QUANTITY_WEIGHTS)
+        self._payment = Sampler(PAYMENT_WEIGHTS)
+        self._status = Sampler(STATUS_WEIGHTS)
+        self._lookback = Sampler(UPDATE_LOOKBACK_WEIGHTS)
+        self._pending_next = Sampler(PENDING_NEXT_WEIGHTS)
         rates = request.kind_rates()
         self._kind_bounds = np.cumsum([rates[k] for k in FAULT_KINDS] + [request.update_rate])
-        self._customer_tbl = np.array([f"{c}," for c in catalog.customer_ids], dtype=object)
-        self._product_tbl = np.array(
-            [f"{p},{q},{price},"
-             for p, price in zip(catalog.product_ids, catalog.product_prices, strict=True)
-             for q in range(1, MAX_QUANTITY + 1)],
-            dtype=object,
-        )
-        self._low_tbl = np.array(_LOW, dtype=object)
+        self._customer_tbl = _table([f"{c}," for c in catalog.customer_ids])
+        self._product_tbl = _table([
+            f"{p},{q},{price},"
+            for p, price in zip(catalog.product_ids, catalog.product_prices, strict=True)
+            for q in range(1, MAX_QUANTITY + 1)
+        ])
+        self._low_tbl = _table([f"{i:03d}," for i in range(1000)])
+        self._thousands = max(1, -(-self.rows // 1000))
         self._faults = faults.FaultMaker(catalog)
 
-    # --- draws ------------------------------------------------------------------------------------
-    def _kinds(self, key: int, seq: npt.NDArray[np.uint64]) -> IntArray:
+    # --- draws: pure functions of (key, row number) ---------------------------------------------------
+    def _kinds(self, key: Key, seq: U64) -> npt.NDArray[np.intp]:
         return np.searchsorted(self._kind_bounds, uniform(key, seq, Column.KIND), side="right")
 
-    def _base(self, key: int, seq: npt.NDArray[np.uint64]) -> _Base:
+    def _base(self, key: Key, seq: U64) -> _Base:
         return _Base(
-            customer=pick(self._customer_cum, uniform(key, seq, Column.CUSTOMER)),
-            product=pick(self._product_cum, uniform(key, seq, Column.PRODUCT)),
-            quantity=pick(self._quantity_cum, uniform(key, seq, Column.QUANTITY)),
-            payment=pick(self._payment_cum, uniform(key, seq, Column.PAYMENT)),
-            status=pick(self._status_cum, uniform(key, seq, Column.STATUS)),
+            customer=self._customers.draw(bits(key, seq, Column.CUSTOMER)),
+            product=self._products.draw(bits(key, seq, Column.PRODUCT)),
+            quantity=self._quantity.draw(bits(key, seq, Column.QUANTITY)),
+            payment=self._payment.draw(bits(key, seq, Column.PAYMENT)),
+            status=self._status.draw(bits(key, seq, Column.STATUS)),
         )
 
-    # --- the file -----------------------------------------------------------------------------------
+    # --- the file -------------------------------------------------------------------------------------
     def chunks(self, day: date) -> Iterator[tuple[bytes, int]]:
         """(bytes, data rows in them) for `day`: the header first, then one item per chunk of rows."""
         yield (TRANSACTIONS_HEADER + "\n").encode(), 0
         key = day_key(self.seed, day)
-        prefix = f"TXN{day:%Y%m%d}"
-        high_tbl = np.array(
-            [f"{prefix}{h:0{self.width - 3}d}" for h in range(-(-self.rows // 1000))], dtype=object
-        )
-        tail_tbl = np.array(
-            [f"{day.isoformat()},{p},{s}\n" for p in PAYMENT_TYPES for s in STATUSES], dtype=object
-        )
+        tables = _DayTables(day, self.rows, self.width)
+        layout = [tables.high, self._low_tbl, self._customer_tbl, self._product_tbl, tables.tail]
         for start in range(0, self.rows, self.chunk_rows):
             stop = min(start + self.chunk_rows, self.rows)
             seq = np.arange(start, stop, dtype=np.uint64)
             base = self._base(key, seq)
-            pieces = np.empty((stop - start, 5), dtype=object)
-            pieces[:, 0] = high_tbl[seq // np.uint64(1000)]
-            pieces[:, 1] = self._low_tbl[seq % np.uint64(1000)]
-            pieces[:, 2] = self._customer_tbl[base.customer]
-            pieces[:, 3] = self._product_tbl[base.product * MAX_QUANTITY + base.quantity]
-            pieces[:, 4] = tail_tbl[base.payment * len(STATUSES) + base.status]
-            special = self._special_lines(day, key, seq, base)
-            if special:
-                rows = np.fromiter(special, dtype=np.intp, count=len(special))
-                pieces[rows, 0] = np.array(list(special.values()), dtype=object)
-                pieces[rows, 1:] = ""
-            yield "".join(pieces.ravel().tolist()).encode(), stop - start
+            kinds = self._kinds(key, seq)
+            pieces = self._pieces(seq, base, np.zeros(seq.size, dtype=np.intp))
+            self._point_updates(pieces, day, key, seq, np.flatnonzero(kinds == UPDATE), tables)
+            fault_rows = np.flatnonzero(kinds < UPDATE)
+            lines = self._fault_lines(day, key, seq, base, fault_rows, kinds)
+            yield _assemble(layout, pieces, fault_rows, lines), stop - start
 
-    def _fields(self, txn: str, base: _Base, i: int, day: date, status: str) -> list[str]:
-        product = int(base.product[i])
+    def _pieces(self, seq: U64, base: _Base, lag: IntArray) -> list[IntArray]:
+        """Row indices into the five tables of `chunks` for rows drawn as `base`."""
         return [
-            txn,
-            self.catalog.customer_ids[base.customer[i]],
-            self.catalog.product_ids[product],
-            str(int(base.quantity[i]) + 1),
-            self.catalog.product_prices[product],
-            day.isoformat(),
-            PAYMENT_TYPES[base.payment[i]],
-            status,
+            lag * self._thousands + (seq // np.uint64(1000)).astype(np.intp),
+            (seq % np.uint64(1000)).astype(np.intp),
+            base.customer,
+            base.product * MAX_QUANTITY + base.quantity,
+            base.payment * len(STATUSES) + base.status,
         ]
 
-    def _special_lines(
-        self, day: date, key: int, seq: npt.NDArray[np.uint64], base: _Base
-    ) -> dict[int, str]:
-        """Row index in chunk -> full line, for fault rows and status-update rows."""
-        kinds = self._kinds(key, seq)
-        lines: dict[int, str] = {}
-        fault_rows = np.flatnonzero(kinds < UPDATE)
-        if fault_rows.size:
-            variants = uniform(key, seq[fault_rows], Column.VARIANT)
-            for i, v in zip(fault_rows.tolist(), variants.tolist(), strict=True):
-                fields = self._fields(
-                    transaction_id(day, int(seq[i]), self.width), base, i, day, STATUSES[base.status[i]]
-                )
-                lines[i] = self._faults.line(FAULT_KINDS[kinds[i]], fields, v, day) + "\n"
-        update_rows = np.flatnonzero(kinds == UPDATE)
-        if update_rows.size:
-            lines.update(self._update_lines(day, key, seq, update_rows, base))
+    def _fault_lines(
+        self, day: date, key: int, seq: U64, base: _Base, rows: IntArray, kinds: npt.NDArray[np.intp]
+    ) -> list[bytes]:
+        """Whole lines for the fault rows of a chunk, each broken in its kind's way."""
+        if not rows.size:
+            return []
+        c, iso, prefix, ten = self.catalog, day.isoformat(), _txn_prefix(day), 10**self.width
+        fb = base.take(rows)
+        variants = uniform(key, seq[rows], Column.VARIANT).tolist()
+        lines = []
+        for s, kind, cu, p, q, pay, st, v in zip(
+            seq[rows].tolist(), kinds[rows].tolist(), fb.customer.tolist(), fb.product.tolist(),
+            fb.quantity.tolist(), fb.payment.tolist(), fb.status.tolist(), variants, strict=True,
+        ):
+            fields = [prefix + str(ten + s)[1:], c.customer_ids[cu], c.product_ids[p], str(q + 1),
+                      c.product_prices[p], iso, PAYMENT_TYPES[pay], STATUSES[st]]
+            lines.append((self._faults.line(FAULT_KINDS[kind], fields, v, day) + "\n").encode())
         return lines
 
-    def _update_lines(
-        self, day: date, key: int, seq: npt.NDArray[np.uint64], rows: IntArray, base: _Base
-    ) -> dict[int, str]:
+    def _point_updates(
+        self, pieces: list[IntArray], day: date, key: int, seq: U64, rows: IntArray, tables: _DayTables
+    ) -> None:
         """Status updates: an earlier transaction again, with a later status, dated `day`.
 
         The target is a clean, non-final (Pending or Completed) row of this day (earlier in the file)
-        or of one of the six days before, Completed ones thinned by REFUND_ACCEPT; it is found by
-        rejection sampling over its re-derived draws. Rows left without a target after all rounds
-        (vanishingly rare) become ordinary rows.
+        or of one of the six days before, Completed ones thinned by REFUND_ACCEPT: the first suitable
+        one of MAX_CANDIDATES candidates, judged by re-deriving their draws. A row with no suitable
+        candidate (odds below 1e-13) keeps its own draws: an ordinary new sale. The update row then
+        points at the target's table entries, with the new status in its tail.
         """
-        lines: dict[int, str] = {}
-        open_rows = rows
-        for rnd in range(UPDATE_TARGET_ROUNDS):
-            if not open_rows.size:
+        if not rows.size:
+            return
+        own = seq[rows]
+        lag_keys = np.array([day_key(self.seed, day - timedelta(days=i)) for i in range(LOOKBACK_DAYS)],
+                            dtype=np.uint64)
+        found = np.zeros(own.size, dtype=bool)
+        t_lag = np.zeros(own.size, dtype=np.intp)
+        t_seq = np.zeros(own.size, dtype=np.uint64)
+        first_candidate = 0
+        for batch in UPDATE_CANDIDATE_BATCHES:  # few candidates for all, more only for the unlucky
+            todo = np.flatnonzero(~found)
+            if not todo.size:
                 break
-            s = seq[open_rows]
-            back = pick(self._lookback_cum, uniform(key, s, Column.TARGET + 2 * rnd))
-            limit = np.where(back == 0, s, np.uint64(self.rows)).astype(np.float64)
-            target = np.floor(uniform(key, s, Column.TARGET + 2 * rnd + 1) * limit).astype(np.uint64)
-            found = np.zeros(open_rows.size, dtype=bool)
-            for lag in np.unique(back[limit > 0]).tolist():
-                sel = np.flatnonzero((back == lag) & (limit > 0))
-                source_day = day - timedelta(days=lag)
-                source_key = day_key(self.seed, source_day)
-                t_seq = target[sel]
-                t_base = self._base(source_key, t_seq)
-                refund_ok = uniform(key, s[sel], Column.TARGET + 2 * rnd + 1000) < REFUND_ACCEPT
-                ok = (self._kinds(source_key, t_seq) == NORMAL) & (
-                    (t_base.status == _PENDING) | ((t_base.status == _COMPLETED) & refund_ok)
-                )
-                ok_at = np.flatnonzero(ok)
-                if not ok_at.size:
-                    continue
-                nxt = pick(self._pending_next_cum, uniform(key, s[sel[ok_at]], Column.NEW_STATUS))
-                for j, n in zip(ok_at.tolist(), nxt.tolist(), strict=True):
-                    status = PENDING_NEXT[n] if t_base.status[j] == _PENDING else Status.REFUNDED
-                    txn = transaction_id(source_day, int(t_seq[j]), self.width)
-                    lines[int(open_rows[sel[j]])] = ",".join(self._fields(txn, t_base, j, day, status)) + "\n"
-                found[sel[ok_at]] = True
-            open_rows = open_rows[~found]
-        for i in open_rows.tolist():  # no target found: an ordinary new transaction after all
-            txn = transaction_id(day, int(seq[i]), self.width)
-            lines[i] = ",".join(self._fields(txn, base, i, day, STATUSES[base.status[i]])) + "\n"
-        return lines
+            lag, target, ok = self._candidates(key, own[todo], first_candidate, batch, lag_keys)
+            hit = ok.any(axis=1)
+            pick = (np.arange(todo.size) * batch + ok.argmax(axis=1))[hit]
+            found[todo[hit]] = True
+            t_lag[todo[hit]], t_seq[todo[hit]] = lag[pick], target[pick]
+            first_candidate += batch
+        rows, own, t_lag, t_seq = rows[found], own[found], t_lag[found], t_seq[found]
+        t_base = self._base(lag_keys[t_lag], t_seq)
+        after_pending = _PENDING_NEXT_INDEX[self._pending_next.draw(bits(key, own, Column.NEW_STATUS))]
+        t_base.status = np.where(t_base.status == _PENDING, after_pending, _REFUNDED)
+        for piece, index in zip(pieces, self._pieces(t_seq, t_base, t_lag), strict=True):
+            piece[rows] = index
+
+    def _candidates(
+        self, key: int, own: U64, first: int, count: int, lag_keys: U64
+    ) -> tuple[IntArray, U64, npt.NDArray[np.bool_]]:
+        """Candidates `first`..`first + count - 1` of each update row: (source-day lag, row number,
+        suitable?), the last shaped (rows, count)."""
+        cand: U64 = np.asarray(
+            own[:, None] * np.uint64(MAX_CANDIDATES) + np.arange(first, first + count, dtype=np.uint64),
+            np.uint64,
+        ).ravel()
+        lag = self._lookback.draw(bits(key, cand, Column.TARGET))
+        limit = np.where(lag == 0, np.repeat(own, count), np.uint64(self.rows)).astype(np.float64)
+        target = (uniform(key, cand, Column.TARGET + 1) * limit).astype(np.uint64)
+        keys = lag_keys[lag]
+        status = self._status.draw(bits(keys, target, Column.STATUS))
+        refund_ok = uniform(key, cand, Column.TARGET + 2) < REFUND_ACCEPT
+        ok = (limit > 0) & (self._kinds(keys, target) == NORMAL) & (
+            (status == _PENDING) | ((status == _COMPLETED) & refund_ok)
+        )
+        return lag, target, ok.reshape(own.size, count)
+
+
+class _DayTables:
+    """Byte tables that depend on the day: transaction-id heads (`TXN20230315` + thousands) for the
+    day and the days an update may reach back to (entry lag * thousands + h), and the
+    `date,payment,status` tails."""
+
+    def __init__(self, day: date, rows: int, width: int) -> None:
+        thousands = max(1, -(-rows // 1000))
+        self.high = _table([
+            f"{_txn_prefix(day - timedelta(days=lag))}{h:0{width - 3}d}"
+            for lag in range(LOOKBACK_DAYS) for h in range(thousands)
+        ])
+        self.tail = _table([f"{day.isoformat()},{p},{s}\n" for p in PAYMENT_TYPES for s in STATUSES])
