@@ -105,8 +105,9 @@ def demo_command(
     if scenario == "backfill" and days == 3:
         days = 30
     try:
-        options = DemoOptions(days=days, rows_per_day=rows_per_day, seed=seed, start=date.fromisoformat(start),
-                              scenario=scenario, warehouse_url=warehouse, state_dir=state_dir)
+        options = DemoOptions(days=days, rows_per_day=rows_per_day, seed=seed,
+                              start=date.fromisoformat(start), scenario=scenario, warehouse_url=warehouse,
+                              state_dir=state_dir)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console.rule(f"[bold]ecom-pipeline demo[/] · scenario [cyan]{scenario}[/] · {days} day(s) × "
@@ -141,15 +142,16 @@ def _print_summary(console: Console, result: DemoResult, wall: float, report_pat
     files.add_row("files archived", f"{len(result.archived_now)} now, {len(result.archive_keys)} in total")
     files.add_row("still in landing", str(len(result.data_keys)))
     files.add_row("rows read", f"{result.total('rows_read'):,}")
-    files.add_row("rows loaded", f"{result.total('inserted'):,} inserted, {result.total('updated'):,} updated, "
-                                 f"{result.total('kept_stored'):,} kept (stored row newer)")
+    files.add_row("rows loaded", f"{result.total('inserted'):,} inserted, {result.total('updated'):,} "
+                                 f"updated, {result.total('kept_stored'):,} kept (stored row newer)")
     rejects = result.rejects_by_reason
     files.add_row("rows rejected", f"{sum(rejects.values()):,}" + (
         " — " + ", ".join(f"{k} {v:,}" for k, v in rejects.items()) if rejects else ""))
     files.add_row("e-mails (outbox)", str(len(result.emails)))
     files.add_row("dead-letter queues", ", ".join(f"{k} {v}" for k, v in result.dead_letters.items()) or "-")
     if result.failures:
-        files.add_row("[red]delivery failures[/]", "; ".join(f"{f.function}: {f.error}" for f in result.failures))
+        files.add_row("[red]delivery failures[/]",
+                      "; ".join(f"{f.function}: {f.error}" for f in result.failures))
     console.print(files)
 
     if result.runs:

@@ -41,6 +41,7 @@ class DemoOptions:
     rows_per_day: int = 20_000
     seed: int = 42
     start: date = DEFAULT_START
+    fault_rate: float | None = None  # None: the generator function's FAULT_RATE (template parameter)
     scenario: str = "default"
     warehouse_url: str | None = None
     state_dir: Path = Path(".local")
@@ -140,7 +141,6 @@ def run_demo(options: DemoOptions, narrator: Narrator | None = None,
         result = DemoResult(options, rt.stack, rt.stack.outputs["DataBucketName"],
                             rt.stack.outputs["ArchiveBucketName"])
         result.timings["emulated AWS up"] = time.perf_counter() - started
-        rt.glue.warm_up(options.state_dir / "logs" / "spark.log")
         _flow(rt, result, narrator)
         with _timed(result, "save local state", narrator):
             save_buckets(rt.aws.client("s3"), mirror, _kept_buckets(rt.stack))
@@ -180,15 +180,24 @@ def _generate(rt: LocalRuntime, result: DemoResult, narrator: Narrator, days: li
               update_rate: float | None = None) -> None:
     if not days:
         return
+    _warm_spark(rt, result)
     with _timed(result, "generator", narrator):
         for first, count in _contiguous(days):
+            opts = result.options
             payload: dict[str, Any] = {"start": first.isoformat(), "days": count,
-                                       "rows_per_day": result.options.rows_per_day, "seed": result.options.seed}
+                                       "rows_per_day": opts.rows_per_day, "seed": opts.seed}
+            if opts.fault_rate is not None:
+                payload["fault_rate"] = opts.fault_rate
             if update_rate is not None:
                 payload["update_rate"] = update_rate
             report = rt.invoke("generator", payload)
             result.generated.extend(report.get("written", []))
     narrator.say(f"generator wrote {len(days)} day file(s) to s3://{result.data_bucket}/transactions/")
+
+
+def _warm_spark(rt: LocalRuntime, result: DemoResult) -> None:
+    """Files are about to land: start the JVM now, so it is up when the first Glue run needs it."""
+    rt.glue.warm_up(result.options.state_dir / "logs" / "spark.log")
 
 
 def _contiguous(days: list[date]) -> list[tuple[date, int]]:
@@ -237,6 +246,7 @@ def _bad_file(rt: LocalRuntime, result: DemoResult, narrator: Narrator) -> None:
     if key in rt.list_keys(result.archive_bucket, key):
         narrator.say(f"bad-file: {key} was fixed and archived by an earlier run; nothing to show again.")
         return
+    _warm_spark(rt, result)
     good = _generated_day(result.options, day)
     lines = good.split("\n", 1)
     s3 = rt.aws.client("s3")
@@ -265,8 +275,11 @@ def _generated_day(options: DemoOptions, day: date) -> str:
     from ecom_pipeline.generator import GenerationRequest, LocalSink, generate
 
     with tempfile.TemporaryDirectory() as tmp:
-        generate(GenerationRequest(start=day, days=1, rows_per_day=options.rows_per_day, seed=options.seed),
-                 LocalSink(tmp))
+        fields: dict[str, Any] = {"start": day, "days": 1, "rows_per_day": options.rows_per_day,
+                                  "seed": options.seed}
+        if options.fault_rate is not None:
+            fields["fault_rate"] = options.fault_rate
+        generate(GenerationRequest.model_validate(fields), LocalSink(tmp))
         return (Path(tmp) / transaction_key(day)).read_text(encoding="utf-8")
 
 
@@ -298,8 +311,9 @@ def summary_json(result: DemoResult) -> str:
         "already_archived": result.already_archived,
         "processed": result.processed,
         "archived_now": result.archived_now,
-        "runs": [{"run_id": r.run_id, "state": r.state, "files": r.source_keys, "seconds": round(r.seconds, 2),
-                  "message": r.message, "accounting": {k: v for k, v in r.accounting.items() if k != "per_file"}}
+        "runs": [{"run_id": r.run_id, "state": r.state, "files": r.source_keys,
+                  "seconds": round(r.seconds, 2), "message": r.message,
+                  "accounting": {k: v for k, v in r.accounting.items() if k != "per_file"}}
                  for r in result.runs],
         "rejects_by_reason": result.rejects_by_reason,
         "emails": len(result.emails),

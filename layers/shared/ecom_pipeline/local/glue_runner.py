@@ -64,6 +64,13 @@ def hold_job_runs_in_starting() -> None:
                                                                           "times": 10**12})
 
 
+def release_job_runs() -> None:
+    """Give moto's default behaviour back (other users of moto in this process expect it)."""
+    from moto.moto_api import state_manager
+
+    state_manager.unset_transition(model_name="glue::job_run")
+
+
 def _set_state(job_run: Any, state: str, message: str | None, started: float) -> None:
     job_run.status = state
     job_run.modified_on = datetime.now(UTC)
@@ -117,6 +124,13 @@ class GlueRunner:
 
         self._warming = threading.Thread(target=create, name="spark-warm-up", daemon=True)
         self._warming.start()
+
+    def close(self) -> None:
+        """Wait for a warm-up still in progress and hand moto its job-run behaviour back. The Spark
+        session stays up: it belongs to whoever created it (tests reuse one for the whole session)."""
+        if self._warming is not None:
+            self._warming.join()
+        release_job_runs()
 
     def _new_spark(self) -> Any:
         if self._spark_factory is not None:

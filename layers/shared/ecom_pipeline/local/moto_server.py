@@ -7,6 +7,7 @@ through the standard `AWS_ENDPOINT_URL` variable, so no code path knows it is lo
 from __future__ import annotations
 
 import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,15 +36,26 @@ class LocalAws:
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint_url = ""
+        self._session: boto3.session.Session | None = None
+        self._clients: dict[str, Any] = {}
 
     def start(self) -> LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        # moto's backends live in this process; start from an empty account, whatever ran before.
+        self.reset()
         return self
 
     def stop(self) -> None:
+        self.reset()
         self._server.stop()
+
+    def reset(self) -> None:
+        """Empty every emulated service (moto's own reset endpoint)."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
 
     def __enter__(self) -> LocalAws:
         return self.start()
@@ -71,7 +83,12 @@ class LocalAws:
                     os.environ[key] = value
 
     def client(self, service: str) -> Any:
-        """A boto3 client for the emulated AWS, independent of os.environ."""
-        return boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION,
-        ).client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        """A boto3 client for the emulated AWS, independent of os.environ; one per service (building a
+        client loads its service model, which takes a noticeable fraction of a second)."""
+        if service not in self._clients:
+            if self._session is None:
+                self._session = boto3.session.Session(
+                    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+            self._clients[service] = self._session.client(  # type: ignore[call-overload]
+                service, endpoint_url=self.endpoint_url)
+        return self._clients[service]

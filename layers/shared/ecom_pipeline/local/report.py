@@ -17,12 +17,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-from ecom_pipeline.contracts import FACT_TRANSACTIONS, REJECT_REASONS  # noqa: E402
-from ecom_pipeline.keys import REJECTS_PREFIX  # noqa: E402
-from ecom_pipeline.local.demo import DemoResult  # noqa: E402
+from ecom_pipeline.contracts import FACT_TRANSACTIONS, REJECT_REASONS
+from ecom_pipeline.keys import REJECTS_PREFIX
+from ecom_pipeline.local.demo import DemoResult
 
 # Revenue counts completed sales; refunds and failures are shown by status instead.
 REVENUE_STATUS = "Completed"
@@ -59,15 +59,16 @@ def gather(warehouse_url: str, data_mirror: Path) -> Figures:
         by_status = _q(warehouse, f"SELECT status, COUNT(*) FROM {fact} GROUP BY 1 ORDER BY 2 DESC")
         (orders, gross, customers, first, last), = _q(
             warehouse, f"SELECT COUNT(*), {revenue}, COUNT(DISTINCT customer_id), "
-                       f"CAST(MIN(transaction_date) AS VARCHAR(10)), CAST(MAX(transaction_date) AS VARCHAR(10)) "
-                       f"FROM {fact}")
+                       "CAST(MIN(transaction_date) AS VARCHAR(10)), "
+                       f"CAST(MAX(transaction_date) AS VARCHAR(10)) FROM {fact}")
     finally:
         warehouse.close()
     class_order = {"Small": 0, "Medium": 1, "Large": 2}
     return Figures(
         revenue_by_day=[(str(d), _f(r), int(n)) for d, r, n in by_day],
         revenue_by_category=[(str(c), _f(r)) for c, r in by_category],
-        by_class=sorted([(str(c), int(n), _f(r)) for c, n, r in by_class], key=lambda x: class_order.get(x[0], 9)),
+        by_class=sorted([(str(c), int(n), _f(r)) for c, n, r in by_class],
+                        key=lambda x: class_order.get(x[0], 9)),
         by_status=[(str(s), int(n)) for s, n in by_status],
         rejects=count_rejects(data_mirror),
         totals={"orders": int(orders or 0), "revenue": _f(gross), "customers": int(customers or 0),
@@ -84,7 +85,9 @@ def count_rejects(data_mirror: Path) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for path in sorted((data_mirror / REJECTS_PREFIX).rglob("*.csv")) if data_mirror.is_dir() else []:
         with path.open(newline="", encoding="utf-8") as fh:
-            counts.update(row.get("reject_reason") or "?" for row in csv.DictReader(fh))
+            # Spark's CSV writer escapes a quote inside a field as \" (not RFC 4180's "").
+            rows = csv.DictReader(fh, escapechar="\\", doublequote=False)
+            counts.update(row.get("reject_reason") or "?" for row in rows)
     order = {r.value: i for i, r in enumerate(REJECT_REASONS)}
     return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], 99)))
 
@@ -161,7 +164,8 @@ def draw_charts(fig_data: Figures, out_dir: Path) -> dict[str, str]:
 
 # --- page --------------------------------------------------------------------------------------------
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;background:#f3f4f6;color:#111827}
+body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;
+background:#f3f4f6;color:#111827}
 header{background:#111827;color:#f9fafb;padding:28px 40px}header h1{margin:0 0 6px;font-size:24px}
 header p{margin:0;color:#9ca3af}main{padding:24px 40px;max-width:1200px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:14px;margin-bottom:22px}
@@ -170,7 +174,8 @@ header p{margin:0;color:#9ca3af}main{padding:24px 40px;max-width:1200px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
 .card{background:#fff;border-radius:10px;padding:14px;box-shadow:0 1px 2px rgba(0,0,0,.06)}
 .card img{width:100%;height:auto}.wide{grid-column:1/-1}
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:6px 8px;border-bottom:1px solid #e5e7eb;text-align:right}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{padding:6px 8px;border-bottom:1px solid #e5e7eb;text-align:right}
 th:first-child,td:first-child{text-align:left}.ok{color:#16a34a;font-weight:600}.bad{color:#dc2626;font-weight:600}
 footer{color:#6b7280;font-size:12px;padding:10px 40px 30px}
 """
@@ -199,12 +204,11 @@ def render_html(result: DemoResult, figures: Figures, charts: dict[str, str]) ->
             cards.append(f'<div class="card{wide}"><img src="{charts[name]}" alt="{name}"></div>')
     rows = []
     for run in result.runs:
-        a = run.accounting
         css = "ok" if run.state == "SUCCEEDED" else "bad"
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-            run.run_id[:18] + "…", len(run.source_keys))) + f'<td class="{css}">{run.state}</td>' + "".join(
-            f"<td>{int(a.get(k, 0) or 0):,}</td>" for k in (
-                "rows_read", "inserted", "updated", "kept_stored", "rows_rejected")) + f"<td>{run.seconds:.1f}s</td></tr>")
+        counts = "".join(f"<td>{int(run.accounting.get(k, 0) or 0):,}</td>" for k in (
+            "rows_read", "inserted", "updated", "kept_stored", "rows_rejected"))
+        rows.append(f"<tr><td>{html.escape(run.run_id[:18])}…</td><td>{len(run.source_keys)}</td>"
+                    f'<td class="{css}">{run.state}</td>{counts}<td>{run.seconds:.1f}s</td></tr>')
     runs_table = ("<h2>Glue runs of this demo</h2><div class='card'><table><tr><th>run</th><th>files</th>"
                   "<th>state</th><th>read</th><th>inserted</th><th>updated</th><th>kept</th><th>rejected</th>"
                   "<th>time</th></tr>" + "".join(rows) + "</table></div>") if rows else (
@@ -214,7 +218,8 @@ def render_html(result: DemoResult, figures: Figures, charts: dict[str, str]) ->
 <style>{_CSS}</style></head><body>
 <header><h1>E-commerce pipeline — local run</h1>
 <p>scenario <b>{html.escape(opts.scenario)}</b> · warehouse {html.escape(opts.warehouse)} ·
-{len(result.generated)} file(s) generated, {len(set(result.processed))} processed, {len(result.archived_now)} archived now</p>
+{len(result.generated)} file(s) generated, {len(set(result.processed))} processed,
+{len(result.archived_now)} archived now</p>
 </header><main><div class="kpis">{kpis}</div><div class="grid">{''.join(cards)}</div>
 {runs_table}</main>
 <footer>Figures are what the warehouse holds (every loaded day); rejects are counted from the reject files in

@@ -30,6 +30,9 @@ DEFAULT_STACK_NAME = "ecom-pipeline-local"
 LOCAL_NOTIFICATION_EMAIL = "data-team@example.com"
 
 
+BeforeNotifications = Callable[[LocalAws, Stack], None]
+
+
 class FlowStuck(TimeoutError):
     """Events were still moving when the time allowed for them ran out."""
 
@@ -61,7 +64,7 @@ class LocalRuntime:
     @classmethod
     @contextmanager
     def start(cls, options: RuntimeOptions,
-              before_notifications: Callable[[LocalAws, Stack], None] | None = None) -> Iterator[LocalRuntime]:
+              before_notifications: BeforeNotifications | None = None) -> Iterator[LocalRuntime]:
         """Start moto, point boto3 at it, provision the template; everything is torn down on exit."""
         parameters = {"NotificationEmail": LOCAL_NOTIFICATION_EMAIL, **(options.parameters or {})}
         context = StackContext(stack_name=options.stack_name, account_id=ACCOUNT_ID, region=REGION,
@@ -69,7 +72,11 @@ class LocalRuntime:
         with LocalAws() as aws, aws.environment():
             hook = (lambda stack: before_notifications(aws, stack)) if before_notifications else None
             stack = provision_template(aws, options.template, context, hook)
-            yield cls(aws, stack, options)
+            runtime = cls(aws, stack, options)
+            try:
+                yield runtime
+            finally:
+                runtime.glue.close()
 
     # --- driving the flow ---------------------------------------------------------------------------
     def invoke(self, code_dir: str, event: dict[str, Any]) -> Any:

@@ -27,7 +27,8 @@ def restore_buckets(s3: Any, mirror: Path, buckets: list[str]) -> dict[str, int]
                 s3.upload_file(str(path), bucket, path.relative_to(root).as_posix())
                 count += 1
         restored[bucket] = count
-    unknown = [p.name for p in mirror.iterdir() if p.is_dir() and p.name not in buckets] if mirror.is_dir() else []
+    saved = [p.name for p in mirror.iterdir() if p.is_dir()] if mirror.is_dir() else []
+    unknown = [name for name in saved if name not in buckets]
     if unknown:
         log.warning("ignoring saved buckets the template no longer has: %s", ", ".join(unknown))
     return restored

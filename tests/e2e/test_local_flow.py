@@ -1,0 +1,245 @@
+"""The whole local flow through the real moto server, the real handlers and the real Glue job.
+
+One demo run (scenario bad-file: two good days, then a day file with a wrong header that is fixed and
+dropped again) is checked against an independent reading of the generated CSVs (csv + Decimal and
+the contract rules, none of the job's code), then a second run must change nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ecom_pipeline.contracts import (
+    STATUS_RANK,
+    TRANSACTION_COLUMNS,
+    TRANSACTIONS_HEADER,
+    RejectReason,
+    classify,
+)
+from ecom_pipeline.local.demo import WRONG_HEADER, DemoOptions, DemoResult, run_demo
+from ecom_pipeline.warehouse import open_warehouse
+
+DAYS = 2
+ROWS = 300
+START = date(2024, 5, 10)
+BAD_KEY = "transactions/year=2024/month=05/day=12/transactions_2024-05-12.csv"
+FACT_QUERY = ("SELECT transaction_id, customer_id, customer_email, product_id, product_name, category, "
+              "quantity, price, total_amount, transaction_class, CAST(transaction_date AS VARCHAR(10)), "
+              "payment_type, status, source_file FROM fact_transactions")
+
+
+# --- the independent expectation ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    key: tuple[Any, ...]  # what the warehouse must hold for this transaction
+    rank: tuple[str, int]  # (date, status rank)
+
+
+def _reason(fields: list[str] | None, products: dict[str, tuple[str, str]],
+            customers: dict[str, str]) -> str | None:
+    if fields is None or len(fields) != len(TRANSACTION_COLUMNS):
+        return RejectReason.MALFORMED_ROW
+    txn, customer, product, quantity, price, day, _payment, status = fields
+    if not txn.strip():
+        return RejectReason.MISSING_TRANSACTION_ID
+    if not re.fullmatch(r"[+-]?\d+", quantity.strip()) or int(quantity) <= 0:
+        return RejectReason.INVALID_QUANTITY
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", price.strip()) or Decimal(price) < 0:
+        return RejectReason.INVALID_PRICE
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise ValueError(day)
+        date.fromisoformat(day)
+    except ValueError:
+        return RejectReason.INVALID_DATE
+    if status not in STATUS_RANK:
+        return RejectReason.INVALID_STATUS
+    if product not in products:
+        return RejectReason.UNKNOWN_PRODUCT
+    if customer not in customers:
+        return RejectReason.UNKNOWN_CUSTOMER
+    return None
+
+
+def _parse_line(line: str) -> list[str] | None:
+    try:
+        return next(csv.reader([line], strict=True))
+    except (csv.Error, StopIteration):
+        return None
+
+
+def expected_from_files(archive: Path, dims: Path,
+                        batches: list[list[str]]) -> tuple[dict[str, Row], Counter[str], int]:
+    """Warehouse rows by transaction_id, rejects by reason and rows read, from the CSVs alone.
+
+    `batches` are the keys of each successful run, in run order: inside a batch an exact tie keeps
+    the later row; across batches only a strictly greater (date, rank) replaces the stored row."""
+    with (dims / "products.csv").open(newline="") as fh:
+        products = {r["product_id"]: (r["product_name"], r["category"]) for r in csv.DictReader(fh)}
+    with (dims / "customers.csv").open(newline="") as fh:
+        customers = {r["customer_id"]: r["email"] for r in csv.DictReader(fh)}
+    best: dict[str, Row] = {}
+    rejects: Counter[str] = Counter()
+    read = 0
+    for batch in batches:
+        batch_best: dict[str, Row] = {}
+        read += _read_batch(archive, batch, products, customers, batch_best, rejects)
+        for txn, row in batch_best.items():
+            if txn not in best or row.rank > best[txn].rank:
+                best[txn] = row
+    return best, rejects, read
+
+
+def _read_batch(archive: Path, keys: list[str], products: dict[str, tuple[str, str]],
+                customers: dict[str, str], best: dict[str, Row], rejects: Counter[str]) -> int:
+    read = 0
+    for key in keys:
+        lines = (archive / key).read_text(encoding="utf-8").splitlines()
+        assert lines[0] == TRANSACTIONS_HEADER, f"{key} has the wrong header"
+        for line in lines[1:]:
+            if not line:
+                continue
+            read += 1
+            fields = _parse_line(line)
+            reason = _reason(fields, products, customers)
+            if reason is not None:
+                rejects[reason] += 1
+                continue
+            assert fields is not None
+            txn, customer, product, quantity, price, day, payment, status = fields
+            total = (int(quantity) * Decimal(price)).quantize(Decimal("0.01"))
+            row = Row(
+                key=(txn, customer, customers[customer], product, *products[product], int(quantity),
+                     Decimal(price).quantize(Decimal("0.01")), total, str(classify(total)), day, payment,
+                     status, key),
+                rank=(day, STATUS_RANK[status]),
+            )
+            if txn not in best or row.rank >= best[txn].rank:
+                best[txn] = row
+    return read
+
+
+def _warehouse_rows(url: str) -> dict[str, tuple[Any, ...]]:
+    warehouse = open_warehouse(url)
+    try:
+        rows = warehouse.query(FACT_QUERY).rows
+    finally:
+        warehouse.close()
+    out = {}
+    for r in rows:
+        values = list(r)
+        values[6] = int(values[6])
+        values[7] = Decimal(values[7]).quantize(Decimal("0.01"))
+        values[8] = Decimal(values[8]).quantize(Decimal("0.01"))
+        out[values[0]] = tuple(values)
+    return out
+
+
+# --- the run --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local-state")
+
+
+@pytest.fixture(scope="module")
+def first_run(state_dir: Path, spark: Any) -> DemoResult:
+    options = DemoOptions(days=DAYS, rows_per_day=ROWS, seed=11, start=START, scenario="bad-file",
+                          fault_rate=0.1, state_dir=state_dir)
+    return run_demo(options, spark_factory=lambda: spark)
+
+
+def _mirror(result: DemoResult, bucket: str) -> Path:
+    return result.options.state_dir / "s3" / bucket
+
+
+def _expected(result: DemoResult) -> tuple[dict[str, Row], Counter[str], int]:
+    batches = [r.source_keys for r in result.runs if r.state == "SUCCEEDED"]
+    return expected_from_files(_mirror(result, result.archive_bucket),
+                               _mirror(result, result.data_bucket) / "dims", batches)
+
+
+def test_every_generated_file_is_processed_once_and_archived_under_its_key(first_run: DemoResult) -> None:
+    generated = set(first_run.generated)
+    assert len(generated) == DAYS + 1 and BAD_KEY in generated
+    succeeded = Counter(k for r in first_run.runs if r.state == "SUCCEEDED" for k in r.source_keys)
+    assert succeeded == Counter(dict.fromkeys(generated, 1))
+    assert set(first_run.archive_keys) == generated
+    assert first_run.data_keys == []
+    assert first_run.dead_letters == {"TriggerDLQ": 0, "ArchiverDLQ": 0}
+    assert first_run.failures == []
+
+
+def test_archive_holds_exactly_one_version_per_file(first_run: DemoResult, state_dir: Path) -> None:
+    # The archive bucket is versioned: a second copy of any key would show as a second version.
+    archived = _mirror(first_run, first_run.archive_bucket)
+    assert sorted(p.relative_to(archived).as_posix() for p in archived.rglob("*.csv")) == sorted(
+        first_run.archive_keys)
+
+
+def test_warehouse_equals_an_independent_computation(first_run: DemoResult) -> None:
+    expected, _, _ = _expected(first_run)
+    actual = _warehouse_rows(first_run.options.warehouse)
+    assert len(actual) == len(expected)
+    mismatched = [t for t, row in expected.items() if actual.get(t) != row.key]
+    assert mismatched == [], f"{len(mismatched)} rows differ, e.g. {mismatched[:1]}: " + (
+        f"{actual.get(mismatched[0])} != {expected[mismatched[0]].key}" if mismatched else "")
+
+
+def test_rejects_are_accounted_for(first_run: DemoResult) -> None:
+    _, rejects, read = _expected(first_run)
+    ok_runs = [r for r in first_run.runs if r.state == "SUCCEEDED"]
+    assert sum(r.accounting["rows_read"] for r in ok_runs) == read
+    assert sum(r.accounting["rows_rejected"] for r in ok_runs) == sum(rejects.values()) > 0
+    # The reject files in the data bucket carry one row per rejected row, with its reason.
+    written: Counter[str] = Counter()
+    for path in (_mirror(first_run, first_run.data_bucket) / "rejects").rglob("*.csv"):
+        with path.open(newline="") as fh:
+            # Spark's CSV writer escapes a quote inside a field as \" (not RFC 4180's "").
+            rows = csv.DictReader(fh, escapechar="\\", doublequote=False)
+            written.update(row["reject_reason"] for row in rows)
+    assert written == rejects
+    for run in ok_runs:
+        a = run.accounting
+        assert a["rows_read"] == a["rows_valid"] + a["rows_rejected"]
+        assert a["rows_valid"] == a["inserted"] + a["updated"] + a["kept_stored"] + a["duplicates_collapsed"]
+
+
+def test_wrong_header_fails_the_run_notifies_and_is_not_archived_until_fixed(first_run: DemoResult) -> None:
+    runs_with_bad = [r for r in first_run.runs if BAD_KEY in r.source_keys]
+    assert [r.state for r in runs_with_bad] == ["FAILED", "SUCCEEDED"]
+    failed = runs_with_bad[0]
+    assert BAD_KEY in failed.message
+    failure_mails = [json.loads(e.body) for e in first_run.emails if '"glue_state_change"' in e.body]
+    states = {m["run_id"]: m["state"] for m in failure_mails}
+    assert states[failed.run_id] == "FAILED"
+    assert BAD_KEY in next(m["message"] for m in failure_mails if m["run_id"] == failed.run_id)
+    # The archiver ran only for the successful runs, so the bad file stayed until it was fixed.
+    assert first_run.invocations["archiver"] == sum(r.state == "SUCCEEDED" for r in first_run.runs)
+    assert any("bad file" in n and "archived: False" in n and "still in the data bucket: True" in n
+               for n in first_run.notes)
+
+
+def test_second_run_changes_nothing(first_run: DemoResult, state_dir: Path, spark: Any) -> None:
+    before = _warehouse_rows(first_run.options.warehouse)
+    again = run_demo(DemoOptions(days=DAYS, rows_per_day=ROWS, seed=11, start=START, scenario="bad-file",
+                                 fault_rate=0.1, state_dir=state_dir), spark_factory=lambda: spark)
+    assert again.generated == []
+    assert again.runs == []
+    assert sorted(again.already_archived) == sorted(k for k in first_run.generated if k != BAD_KEY)
+    assert again.archive_keys == first_run.archive_keys
+    assert _warehouse_rows(first_run.options.warehouse) == before
+
+
+def test_the_dropped_bad_file_really_had_the_wrong_header() -> None:
+    # Guards the scenario itself: a header that matched the contract would test nothing.
+    assert WRONG_HEADER != TRANSACTIONS_HEADER
+    assert len(WRONG_HEADER.split(",")) == len(TRANSACTION_COLUMNS)
