@@ -76,9 +76,10 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=100_000, help="rows the per-row baseline writes")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--dir", default=None, help="where to write (default: the system temp dir)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-gen-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-gen-", dir=args.dir) as tmp:
         root = Path(tmp)
         sink = LocalSink(root)
         # Dims once, untimed; the timed runs reuse them and rewrite the same day.

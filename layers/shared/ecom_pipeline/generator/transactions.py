@@ -1,10 +1,10 @@
 """Daily transaction files, fast: numpy draws per chunk, precomputed byte tables, one gather per chunk.
 
-A row is cut into five pieces (`TXN20230315` + thousands, `000,` units, `C000123,`,
-`P00012,2,19.99,`, `2023-03-15,PayPal,Completed\\n`), each an entry of a small byte table chosen by a
-numpy index array; a chunk is gathered into a byte matrix and squeezed (`_assemble`), with no Python
-object per row. Status updates are table lookups too; only the few fault rows are assembled field by
-field and dropped into their slots. Every draw comes from `rng`, keyed by (seed, day, row number),
+A row is cut into seven pieces (`TXN20230315` + thousands, `000,` units, `C000123,`, `P00012,`, `2,`,
+`19.99,`, `2023-03-15,PayPal,Completed\\n`), each an entry of a small byte table chosen by a numpy
+index array; a chunk is gathered into a byte matrix and squeezed (`_assemble`), with no Python object
+per row. Status updates and faults are only different indices (faults point at extra table entries,
+see `faults`). Every draw comes from `rng`, keyed by (seed, day, row number),
 so a day never depends on the days generated before it.
 """
 
@@ -25,7 +25,7 @@ from ecom_pipeline.generator.config import FaultKind, GenerationRequest
 from ecom_pipeline.generator.dims import Catalog
 from ecom_pipeline.generator.rng import U64, Column, Key, Sampler, bits, day_key, uniform
 
-IntArray = npt.NDArray[np.int32] | npt.NDArray[np.intp]
+IntArray = npt.NDArray[np.intp]
 
 STATUSES: Final = tuple(Status)  # Pending, Completed, Failed, Cancelled, Refunded
 STATUS_WEIGHTS: Final = (0.12, 0.74, 0.05, 0.06, 0.03)
@@ -80,36 +80,27 @@ def _popularity(seed: int, n: int, skew: float) -> Sampler:
     return Sampler(1.0 / (ranks + 1.0) ** skew)
 
 
-Table = npt.NDArray[np.uint8]
+Table = npt.NDArray[np.void]
 
 
 def _table(values: list[str]) -> Table:
-    """Strings as a (entries, longest) byte matrix, NUL-padded: one row gathers with one memcpy."""
+    """Strings as NUL-padded fixed-size records (numpy `V<longest>`): a lookup copies one record."""
     encoded = [v.encode() for v in values]
     width = max(map(len, encoded), default=1)
-    return np.array(encoded, dtype=f"S{width}").view(np.uint8).reshape(len(encoded), width)
+    return np.array(encoded, dtype=f"S{width}").view(f"V{width}")
 
 
-def _assemble(tables: list[Table], indices: list[IntArray], special_rows: IntArray,
-              special_lines: list[bytes]) -> bytes:
-    """The chunk's bytes: row r is tables[0][indices[0][r]] + tables[1][indices[1][r]] + ..., except
-    special rows, which are whole given lines.
+def _assemble(tables: list[Table], indices: list[IntArray]) -> bytes:
+    """The chunk's bytes: row r is tables[0][indices[0][r]] + tables[1][indices[1][r]] + ...
 
-    Each row is laid out at fixed offsets in a NUL-padded byte matrix (a gather per table), then the
+    Each row is a record of the NUL-padded pieces at fixed offsets (one gather per table), then the
     NULs are squeezed out in one pass; no Python object per row or per field.
     """
-    n = len(indices[0])
-    width = sum(t.shape[1] for t in tables)
-    total = max(width, *map(len, special_lines)) if special_lines else width
-    out = np.empty((n, total), dtype=np.uint8)
-    offset = 0
-    for table, index in zip(tables, indices, strict=True):
-        out[:, offset:offset + table.shape[1]] = np.take(table, index, axis=0)
-        offset += table.shape[1]
-    out[:, width:] = 0
-    if special_lines:
-        out[special_rows] = np.array(special_lines, dtype=f"S{total}").view(np.uint8).reshape(-1, total)
-    flat = out.ravel()
+    layout = np.dtype([(f"p{i}", t.dtype) for i, t in enumerate(tables)])
+    rows = np.empty(len(indices[0]), dtype=layout)
+    for i, (table, index) in enumerate(zip(tables, indices, strict=True)):
+        rows[f"p{i}"] = np.take(table, index)
+    flat = rows.view(np.uint8)
     return flat[flat.view(bool)].tobytes()
 
 
@@ -122,10 +113,6 @@ class _Base:
     quantity: IntArray  # 0-based: quantity - 1
     payment: IntArray
     status: IntArray
-
-    def take(self, rows: IntArray) -> _Base:
-        return _Base(self.customer[rows], self.product[rows], self.quantity[rows], self.payment[rows],
-                     self.status[rows])
 
 
 class DayGenerator:
@@ -146,15 +133,21 @@ class DayGenerator:
         self._pending_next = Sampler(PENDING_NEXT_WEIGHTS)
         rates = request.kind_rates()
         self._kind_bounds = np.cumsum([rates[k] for k in FAULT_KINDS] + [request.update_rate])
-        self._customer_tbl = _table([f"{c}," for c in catalog.customer_ids])
-        self._product_tbl = _table([
-            f"{p},{q},{price},"
-            for p, price in zip(catalog.product_ids, catalog.product_prices, strict=True)
-            for q in range(1, MAX_QUANTITY + 1)
-        ])
-        self._low_tbl = _table([f"{i:03d}," for i in range(1000)])
+        self._faulty = any(rates.values())
+        self._faults = faults.FaultTables(catalog)
+        self._low_tbl = _table([f"{i:03d}," for i in range(1000)] + self._faults.low_extra())
+        self._customer_tbl = _table([f"{c}," for c in catalog.customer_ids] + self._faults.customer_extra())
+        self._product_tbl = _table([f"{p}," for p in catalog.product_ids] + self._faults.product_extra())
+        self._quantity_tbl = _table(
+            [f"{q}," for q in range(1, MAX_QUANTITY + 1)] + self._faults.quantity_extra(MAX_QUANTITY)
+        )
+        self._price_tbl = _table([f"{p}," for p in catalog.product_prices] + self._faults.price_extra())
         self._thousands = max(1, -(-self.rows // 1000))
-        self._faults = faults.FaultMaker(catalog)
+        self._sizes = faults.TableSizes(
+            high=LOOKBACK_DAYS * self._thousands, customers=len(catalog.customer_ids),
+            products=len(catalog.product_ids), quantities=MAX_QUANTITY, payments=len(PAYMENT_TYPES),
+            statuses=len(STATUSES),
+        )
 
     # --- draws: pure functions of (key, row number) ---------------------------------------------------
     def _kinds(self, key: Key, seq: U64) -> npt.NDArray[np.intp]:
@@ -175,7 +168,8 @@ class DayGenerator:
         yield (TRANSACTIONS_HEADER + "\n").encode(), 0
         key = day_key(self.seed, day)
         tables = _DayTables(day, self.rows, self.width)
-        layout = [tables.high, self._low_tbl, self._customer_tbl, self._product_tbl, tables.tail]
+        layout = [tables.high, self._low_tbl, self._customer_tbl, self._product_tbl, self._quantity_tbl,
+                  self._price_tbl, tables.tail]
         for start in range(0, self.rows, self.chunk_rows):
             stop = min(start + self.chunk_rows, self.rows)
             seq = np.arange(start, stop, dtype=np.uint64)
@@ -183,38 +177,22 @@ class DayGenerator:
             kinds = self._kinds(key, seq)
             pieces = self._pieces(seq, base, np.zeros(seq.size, dtype=np.intp))
             self._point_updates(pieces, day, key, seq, np.flatnonzero(kinds == UPDATE), tables)
-            fault_rows = np.flatnonzero(kinds < UPDATE)
-            lines = self._fault_lines(day, key, seq, base, fault_rows, kinds)
-            yield _assemble(layout, pieces, fault_rows, lines), stop - start
+            if self._faulty:
+                self._faults.inject(pieces, kinds, uniform(key, seq, Column.VARIANT), base.payment,
+                                    base.status, self._sizes)
+            yield _assemble(layout, pieces), stop - start
 
     def _pieces(self, seq: U64, base: _Base, lag: IntArray) -> list[IntArray]:
-        """Row indices into the five tables of `chunks` for rows drawn as `base`."""
+        """Row indices into the seven tables of `chunks` for rows drawn as `base`."""
         return [
             lag * self._thousands + (seq // np.uint64(1000)).astype(np.intp),
             (seq % np.uint64(1000)).astype(np.intp),
             base.customer,
-            base.product * MAX_QUANTITY + base.quantity,
+            base.product,
+            base.quantity,
+            base.product.copy(),  # its own array: faults rewrite price and product id separately
             base.payment * len(STATUSES) + base.status,
         ]
-
-    def _fault_lines(
-        self, day: date, key: int, seq: U64, base: _Base, rows: IntArray, kinds: npt.NDArray[np.intp]
-    ) -> list[bytes]:
-        """Whole lines for the fault rows of a chunk, each broken in its kind's way."""
-        if not rows.size:
-            return []
-        c, iso, prefix, ten = self.catalog, day.isoformat(), _txn_prefix(day), 10**self.width
-        fb = base.take(rows)
-        variants = uniform(key, seq[rows], Column.VARIANT).tolist()
-        lines = []
-        for s, kind, cu, p, q, pay, st, v in zip(
-            seq[rows].tolist(), kinds[rows].tolist(), fb.customer.tolist(), fb.product.tolist(),
-            fb.quantity.tolist(), fb.payment.tolist(), fb.status.tolist(), variants, strict=True,
-        ):
-            fields = [prefix + str(ten + s)[1:], c.customer_ids[cu], c.product_ids[p], str(q + 1),
-                      c.product_prices[p], iso, PAYMENT_TYPES[pay], STATUSES[st]]
-            lines.append((self._faults.line(FAULT_KINDS[kind], fields, v, day) + "\n").encode())
-        return lines
 
     def _point_updates(
         self, pieces: list[IntArray], day: date, key: int, seq: U64, rows: IntArray, tables: _DayTables
@@ -281,8 +259,11 @@ class _DayTables:
 
     def __init__(self, day: date, rows: int, width: int) -> None:
         thousands = max(1, -(-rows // 1000))
+        heads = [f"{h:0{width - 3}d}" for h in range(thousands)]
         self.high = _table([
-            f"{_txn_prefix(day - timedelta(days=lag))}{h:0{width - 3}d}"
-            for lag in range(LOOKBACK_DAYS) for h in range(thousands)
-        ])
-        self.tail = _table([f"{day.isoformat()},{p},{s}\n" for p in PAYMENT_TYPES for s in STATUSES])
+            prefix + head
+            for prefix in (_txn_prefix(day - timedelta(days=lag)) for lag in range(LOOKBACK_DAYS))
+            for head in heads
+        ] + faults.FaultTables.high_extra())
+        self.tail = _table([f"{day.isoformat()},{p},{s}\n" for p in PAYMENT_TYPES for s in STATUSES]
+                           + faults.FaultTables.tail_extra(day))
