@@ -127,12 +127,15 @@ def test_a_missing_job_name_fails_fast(job: str, monkeypatch: pytest.MonkeyPatch
 
 # --- the queue around it: what Lambda's SQS poller does with the partial-failure response -------------
 @pytest.fixture
-def queues(sqs: Any) -> tuple[str, str]:
+def queues(sqs: Any, sample_event: Any) -> tuple[str, str]:
+    """(queue, dlq) with maxReceiveCount 3; the queue holds the sample batch's three S3 notifications."""
     dlq = sqs.create_queue(QueueName="new-files-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue = sqs.create_queue(QueueName="new-files", Attributes={
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
     })["QueueUrl"]
+    for record in sample_event("glue_trigger_sqs")["Records"]:
+        sqs.send_message(QueueUrl=queue, MessageBody=record["body"])
     return queue, dlq
 
 
@@ -154,11 +157,6 @@ def _poll_once(sqs: Any, queue: str, handler: Any, context: Any) -> int:
     return len(messages)
 
 
-def _enqueue_sample(sqs: Any, queue: str, sample_event: Any) -> None:
-    for record in sample_event("glue_trigger_sqs")["Records"]:
-        sqs.send_message(QueueUrl=queue, MessageBody=record["body"])
-
-
 def _depth(sqs: Any, queue: str) -> int:
     attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
@@ -166,10 +164,8 @@ def _depth(sqs: Any, queue: str) -> int:
 
 def test_refused_files_are_retried_and_started_once_glue_accepts(
         job: str, glue: Any, sqs: Any, queues: tuple[str, str], glue_answers: Callable[[str], None],
-        sample_event: Any, lambda_context: Any) -> None:
-    queue, dlq = queues
-    _enqueue_sample(sqs, queue, sample_event)
-    handler = load_handler("glue_trigger")
+        lambda_context: Any) -> None:
+    (queue, dlq), handler = queues, load_handler("glue_trigger")
     glue_answers("ConcurrentRunsExceededException")
     assert _poll_once(sqs, queue, handler, lambda_context) == 3
 
@@ -184,10 +180,8 @@ def test_refused_files_are_retried_and_started_once_glue_accepts(
 
 def test_files_land_in_the_dlq_after_max_receive_count_refusals(
         job: str, glue: Any, sqs: Any, queues: tuple[str, str], glue_answers: Callable[[str], None],
-        sample_event: Any, lambda_context: Any) -> None:
-    queue, dlq = queues
-    _enqueue_sample(sqs, queue, sample_event)
-    handler = load_handler("glue_trigger")
+        lambda_context: Any) -> None:
+    (queue, dlq), handler = queues, load_handler("glue_trigger")
     glue_answers("ConcurrentRunsExceededException")
 
     polls = 0
