@@ -89,9 +89,12 @@ def generate_command(
         bool, typer.Option(help="Rewrite days that already exist (default: skip them).")
     ] = False,
 ) -> None:
-    """Write dims/products.csv and dims/customers.csv (once) and one transactions CSV per day at
-    transactions/year=YYYY/month=MM/day=DD/transactions_YYYY-MM-DD.csv, with injected faults and
-    status updates for exercising the pipeline. Existing days are skipped unless --overwrite."""
+    """Write dims and daily transaction CSVs (with faults and status updates) to a folder or S3.
+
+    dims/products.csv and dims/customers.csv are written once and reused; each day goes to
+    transactions/year=YYYY/month=MM/day=DD/transactions_YYYY-MM-DD.csv and is skipped if it exists
+    (unless --overwrite). Same seed, same bytes.
+    """
     overrides = {
         FaultKind.MALFORMED_ROW: malformed_rate,
         FaultKind.MISSING_ID: missing_id_rate,
