@@ -36,6 +36,9 @@ def bad_dates(day: date) -> tuple[str, ...]:
     return (f"{y}-02-30", f"{y}-13-{d:02d}", f"{d:02d}/{m:02d}/{y}", "", "not-a-date", f"{y}-{m:02d}-32")
 
 
+BAD_DATE_VARIANTS: Final = len(bad_dates(date(2000, 1, 1)))
+
+
 def _unknown_ids(known: tuple[str, ...], prefix: str, digits: int, start: int) -> list[str]:
     """Ids shaped like real ones that are not in the dims."""
     taken, n = set(known), start
@@ -110,7 +113,7 @@ class FaultTables:
         pay_status = sizes.statuses * payment + status
         n_pay, n_ps = sizes.payments, sizes.payments * sizes.statuses
         bad_date_base = sizes.payments * sizes.statuses
-        bad_status_base = bad_date_base + len(bad_dates(date(2000, 1, 1))) * n_ps
+        bad_status_base = bad_date_base + BAD_DATE_VARIANTS * n_ps
         drop_base = bad_status_base + len(BAD_STATUSES) * n_pay
         for code, kind in enumerate(FaultKind):
             rows = np.flatnonzero(kinds == code)
@@ -134,8 +137,7 @@ class FaultTables:
                 pieces[PRICE][rows] = np.where(pick == 0, sizes.products + pieces[PRICE][rows],
                                                2 * sizes.products + pick - 1)
             elif kind is FaultKind.BAD_DATE:
-                pieces[TAIL][rows] = bad_date_base + choose(len(bad_dates(date(2000, 1, 1)))) * n_ps \
-                    + pay_status[rows]
+                pieces[TAIL][rows] = bad_date_base + choose(BAD_DATE_VARIANTS) * n_ps + pay_status[rows]
             elif kind is FaultKind.BAD_STATUS:
                 pieces[TAIL][rows] = bad_status_base + choose(len(BAD_STATUSES)) * n_pay + payment[rows]
             elif kind is FaultKind.MALFORMED_ROW:

@@ -2,9 +2,9 @@
 
 A row is cut into seven pieces (`TXN20230315` + thousands, `000,` units, `C000123,`, `P00012,`, `2,`,
 `19.99,`, `2023-03-15,PayPal,Completed\\n`), each an entry of a small byte table chosen by a numpy
-index array; a chunk is gathered into a byte matrix and squeezed (`_assemble`), with no Python object
-per row. Status updates and faults are only different indices (faults point at extra table entries,
-see `faults`). Every draw comes from `rng`, keyed by (seed, day, row number),
+index array; a chunk is gathered into NUL-padded fixed-size records and squeezed (`_assemble`), with
+no Python object per row. Status updates and faults are only different indices (faults point at
+extra table entries, see `faults`). Every draw comes from `rng`, keyed by (seed, day, row number),
 so a day never depends on the days generated before it.
 """
 
