@@ -81,6 +81,7 @@ class Dispatcher:
         self.retry_delay_s = retry_delay_s
         self.failures: list[DeliveryFailure] = []
         self.events: list[dict[str, Any]] = []
+        self.returned_to_queue = 0  # SQS messages a function failed or reported, left for a retry
         self._sqs = aws.client("sqs")
         self._sns = aws.client("sns")
 
@@ -117,6 +118,7 @@ class Dispatcher:
             failed = _batch_item_failures(result) if source.report_batch_item_failures else set()
         for message in messages:
             if message["MessageId"] in failed:
+                self.returned_to_queue += 1
                 if self.retry_delay_s is not None:
                     self._sqs.change_message_visibility(QueueUrl=source.queue_url,
                                                         ReceiptHandle=message["ReceiptHandle"],
