@@ -16,14 +16,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
 from ecom_pipeline.job import io, transforms
-from ecom_pipeline.job.accounting import file_counts, run_accounting
-from ecom_pipeline.job.schema import REJECT_REASON, SOURCE_FILE
+from ecom_pipeline.job.accounting import FileCounts, file_counts, run_accounting
+from ecom_pipeline.job.schema import FILE_INDEX, REJECT_REASON, SOURCE_FILE
 from ecom_pipeline.job.summary import publish_summary, summary_message
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY, REJECTS_PREFIX
 from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
@@ -162,7 +161,7 @@ def run_job(spark: SparkSession, args: JobArgs, warehouse: Warehouse | None = No
         logger.error("file rejected whole", source_file=key, reason=reason)
 
     report = RunReport(run_id=run_id, accounting={}, failed_files=failed)
-    per_file: dict[str, Any] = {}
+    per_file: dict[str, FileCounts] = {}
     upsert = UpsertResult(0, 0, 0)
     if good:
         per_file, upsert = _load(spark, args, good, run_id, run_at, report, warehouse)
@@ -178,38 +177,74 @@ def run_job(spark: SparkSession, args: JobArgs, warehouse: Warehouse | None = No
     return report
 
 
-def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,
-          report: RunReport, warehouse: Warehouse | None) -> tuple[dict[str, Any], UpsertResult]:
+@dataclass
+class Staged:
+    """What staging left behind: per-file counts, the staged batch, the reject files."""
+
+    per_file: dict[str, FileCounts]
+    staged_uri: str
+    reject_files: list[str]
+
+    @property
+    def candidates(self) -> int:
+        return sum(counts.candidates for counts in self.per_file.values())
+
+
+def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str,
+                run_at: datetime) -> Staged:
+    """Read, validate, enrich and collapse `good` files; write staged Parquet and rejects; count per file.
+
+    Two passes over the input, no cache: materialising the validated rows in Spark's cache costs more
+    than parsing the CSV again. The per-file counts are observed metrics of the staging pass (computed
+    while its rows stream by, no extra job); candidates are counted from the staged files themselves.
+    """
     products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
                                        io.resolve(args.dims, CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
-    raw = io.read_transactions(spark, good)
-    # Validated once and kept: counting, staging and rejects all read it, no input is parsed twice.
-    validated = transforms.validate(raw, products, customers).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        counted = _count_per_file(validated)
-        facts = transforms.to_facts(validated, run_id=run_id, run_at=run_at,
-                                    small_max=args.small_max, medium_max=args.medium_max)
-        staged_uri = io.staging_uri(args.outputs, run_id)
-        io.write_staged(transforms.collapse(facts), staged_uri)
-        report.staged_uri = staged_uri
-        report.reject_files = io.write_rejects(transforms.rejects(validated, run_id), args.outputs,
-                                               args.rejects, run_id)
-    finally:
-        validated.unpersist()
+    keys = [source.key for source in good]
+    validated = transforms.validate(io.read_transactions(spark, good), products, customers)
+    observation = Observation(f"counts-{run_id}")
+    observed = validated.observe(observation, *_count_exprs(len(keys)))
+    facts = transforms.to_facts(transforms.collapse(transforms.candidates(observed)), products, customers,
+                                keys=keys, run_id=run_id, run_at=run_at,
+                                small_max=args.small_max, medium_max=args.medium_max)
+    staged_uri = io.staging_uri(args.outputs, run_id)
+    io.write_staged(facts, staged_uri)
+    counted = _counts_per_file(keys, observation.get)
+    reject_files = io.write_rejects(transforms.rejects(validated, keys, run_id), args.outputs,
+                                    args.rejects, run_id)
     candidates = _candidates_per_file(spark, staged_uri)
     per_file = file_counts([s.key for s in good], counted, candidates)
-    upsert = _upsert(args, staged_uri, sum(candidates.values()), warehouse)
-    io.delete_tree(spark, staged_uri)  # loaded: the staged copy has served its purpose
-    return per_file, upsert
+    return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
 
 
-def _count_per_file(validated: DataFrame) -> list[dict[str, Any]]:
-    """rows read, valid and rejected by reason per source file, in one aggregation pass."""
+def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,
+          report: RunReport, warehouse: Warehouse | None) -> tuple[dict[str, FileCounts], UpsertResult]:
+    staged = stage_batch(spark, args, good, run_id, run_at)
+    report.staged_uri, report.reject_files = staged.staged_uri, staged.reject_files
+    upsert = _upsert(args, staged.staged_uri, staged.candidates, warehouse)
+    io.delete_tree(spark, staged.staged_uri)  # loaded: the staged copy has served its purpose
+    return staged.per_file, upsert
+
+
+_METRICS = ("rows_read", "rows_valid", *(code.value for code in REJECT_REASONS))
+
+
+def _count_exprs(files: int) -> list[Column]:
+    """rows read, valid and rejected by reason for each source file, as observable aggregates."""
     reason = F.col(REJECT_REASON)
-    counts = [F.count(F.lit(1)).alias("rows_read"),
-              F.count(F.when(reason.isNull(), 1)).alias("rows_valid"),
-              *[F.count(F.when(reason == code.value, 1)).alias(code.value) for code in REJECT_REASONS]]
-    return [row.asDict() for row in validated.groupBy(SOURCE_FILE).agg(*counts).collect()]
+    exprs = []
+    for index in range(files):
+        mine = F.col(FILE_INDEX) == index
+        conditions = [mine, mine & reason.isNull(),
+                      *[mine & (reason == code.value) for code in REJECT_REASONS]]
+        exprs += [F.count(F.when(condition, 1)).alias(f"{index}.{name}")
+                  for condition, name in zip(conditions, _METRICS, strict=True)]
+    return exprs
+
+
+def _counts_per_file(keys: list[str], observed: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{SOURCE_FILE: key, **{name: observed[f"{index}.{name}"] for name in _METRICS}}
+            for index, key in enumerate(keys)]
 
 
 def _candidates_per_file(spark: SparkSession, staged_uri: str) -> dict[str, int]:

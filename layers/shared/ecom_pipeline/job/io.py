@@ -18,13 +18,13 @@ from ecom_pipeline.contracts import TRANSACTIONS_HEADER
 from ecom_pipeline.job.schema import (
     CORRUPT_RECORD,
     FILE_DAY,
+    FILE_INDEX,
     INPUT_ORDER,
     RAW_CUSTOMERS,
     RAW_PRODUCTS,
     RAW_TRANSACTIONS,
     REJECT_COLUMNS,
     REJECT_DAY,
-    SOURCE_FILE,
 )
 from ecom_pipeline.keys import STAGING_PREFIX, parse_transaction_key
 
@@ -104,7 +104,7 @@ def check_header(spark: SparkSession, source: SourceFile) -> None:
 
 
 def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
-    """All rows of `files` (headers already checked), in input order, tagged with source file and day.
+    """All rows of `files` (headers already checked), in input order, tagged with file index and day.
 
     Each file is read on its own and the reads are unioned in the order given, so the union's partition
     order is file order and, inside a file, line order: monotonically_increasing_id over it is a total
@@ -114,9 +114,9 @@ def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame
         raise ValueError("no source files to read")
     frames = [
         spark.read.schema(RAW_TRANSACTIONS).options(**_CSV_OPTIONS).csv(source.uri)
-        .withColumn(SOURCE_FILE, F.lit(source.key))
+        .withColumn(FILE_INDEX, F.lit(index))
         .withColumn(FILE_DAY, F.lit(source.day))
-        for source in files
+        for index, source in enumerate(files)
     ]
     union = frames[0]
     for frame in frames[1:]:

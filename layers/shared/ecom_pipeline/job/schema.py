@@ -11,6 +11,7 @@ from ecom_pipeline.contracts import CUSTOMER_COLUMNS, PRODUCT_COLUMNS, TRANSACTI
 CORRUPT_RECORD: Final = "_corrupt_record"
 # Columns the job adds to every raw row: where it came from and its position in the run's input.
 SOURCE_FILE: Final = "source_file"
+FILE_INDEX: Final = "_file_index"  # position of the file in the run; the key is attached after the shuffle
 INPUT_ORDER: Final = "input_order"
 FILE_DAY: Final = "file_day"
 REJECT_REASON: Final = "reject_reason"

@@ -23,6 +23,7 @@ from ecom_pipeline.contracts import (
 from ecom_pipeline.job.schema import (
     CORRUPT_RECORD,
     FILE_DAY,
+    FILE_INDEX,
     INPUT_ORDER,
     JOB_RUN_ID,
     REJECT_DAY,
@@ -84,6 +85,10 @@ def customer_lookup(customers: DataFrame) -> DataFrame:
             .agg(F.min("email").alias(CUSTOMER_EMAIL)))
 
 
+def _known(ids: DataFrame, column: str, flag: str) -> DataFrame:
+    return F.broadcast(ids.select(column).distinct().withColumn(flag, F.lit(True)))
+
+
 def reject_reason() -> Column:
     """The first reason that applies, in contract order; null for a valid row."""
     quantity_ok = F.col(QUANTITY).isNotNull() & (F.col(QUANTITY) > 0)
@@ -97,8 +102,8 @@ def reject_reason() -> Column:
         (RejectReason.INVALID_DATE, F.col(DATE).isNull()),
         (RejectReason.INVALID_STATUS, ~F.col("status").isin(list(STATUS_RANK))
          | F.col("status").isNull()),
-        (RejectReason.UNKNOWN_PRODUCT, F.col("_product_known").isNull()),
-        (RejectReason.UNKNOWN_CUSTOMER, F.col("_customer_known").isNull()),
+        (RejectReason.UNKNOWN_PRODUCT, F.col(_PRODUCT_KNOWN).isNull()),
+        (RejectReason.UNKNOWN_CUSTOMER, F.col(_CUSTOMER_KNOWN).isNull()),
     ]
     reason: Column | None = None
     for code, failed in checks:
@@ -107,14 +112,22 @@ def reject_reason() -> Column:
     return reason
 
 
+_PRODUCT_KNOWN = "_product_known"
+_CUSTOMER_KNOWN = "_customer_known"
+
+
 def validate(raw: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
-    """Every raw row once, typed where valid, enriched from the dims, with `reject_reason` (null = valid)."""
-    prod = product_lookup(products).withColumn("_product_known", F.lit(True))
-    cust = customer_lookup(customers).withColumn("_customer_known", F.lit(True))
+    """Every raw row once, typed where valid, with `reject_reason` (null = valid).
+
+    The dims are only checked for membership here; names and emails are attached after the collapse,
+    so the shuffle carries narrow rows.
+    """
     joined = (parse_values(raw)
-              .join(F.broadcast(prod), on="product_id", how="left")
-              .join(F.broadcast(cust), on="customer_id", how="left"))
-    return joined.withColumn(REJECT_REASON, reject_reason()).drop("_product_known", "_customer_known")
+              .join(_known(products.where(~_blank("product_id")), "product_id", _PRODUCT_KNOWN),
+                    on="product_id", how="left")
+              .join(_known(customers.where(~_blank("customer_id")), "customer_id", _CUSTOMER_KNOWN),
+                    on="customer_id", how="left"))
+    return joined.withColumn(REJECT_REASON, reject_reason()).drop(_PRODUCT_KNOWN, _CUSTOMER_KNOWN)
 
 
 def status_rank() -> Column:
@@ -134,36 +147,50 @@ def transaction_class(total: Column, small_max: Decimal, medium_max: Decimal) ->
             .otherwise(TransactionClass.LARGE.value))
 
 
-def to_facts(validated: DataFrame, *, run_id: str, run_at: datetime,
-             small_max: Decimal, medium_max: Decimal) -> DataFrame:
-    """The valid rows as fact rows (contracts.FACT_COLUMNS, plus INPUT_ORDER for the collapse)."""
-    facts = validated.where(F.col(REJECT_REASON).isNull()).select(
-        "transaction_id", "customer_id", CUSTOMER_EMAIL, "product_id", PRODUCT_NAME, CATEGORY,
+def candidates(validated: DataFrame) -> DataFrame:
+    """The valid rows, typed and narrow (what the collapse shuffles), with file index and input order."""
+    return validated.where(F.col(REJECT_REASON).isNull()).select(
+        "transaction_id", "customer_id", "product_id",
         F.col(QUANTITY).alias("quantity"),
         F.col(PRICE).alias("price"),
         F.col(TOTAL).alias("total_amount"),
-        transaction_class(F.col(TOTAL), small_max, medium_max).alias("transaction_class"),
         F.col(DATE).alias("transaction_date"),
         "payment_type", "status",
         status_rank().alias("status_rank"),
-        SOURCE_FILE,
-        F.lit(run_id).alias(JOB_RUN_ID),
-        # Naive UTC: written as a Parquet timestamp without time zone, which every warehouse reads as-is.
-        F.lit(run_at.replace(tzinfo=None)).cast("timestamp_ntz").alias("updated_at"),
-        INPUT_ORDER,
+        FILE_INDEX, INPUT_ORDER,
     )
-    return facts
 
 
-def collapse(facts: DataFrame) -> DataFrame:
+def collapse(rows: DataFrame) -> DataFrame:
     """One row per transaction_id: the greatest (date, status rank); a tie keeps the later input row."""
     latest = Window.partitionBy("transaction_id").orderBy(
         F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
-    return (facts.withColumn("_n", F.row_number().over(latest))
-            .where(F.col("_n") == 1).select(*FACT_COLUMNS))
+    return (rows.withColumn("_n", F.row_number().over(latest))
+            .where(F.col("_n") == 1).drop("_n", INPUT_ORDER))
 
 
-def rejects(validated: DataFrame, run_id: str) -> DataFrame:
+def source_file(keys: list[str]) -> Column:
+    """The source key of a row from its file index (keys in run order)."""
+    return F.element_at(F.array(*[F.lit(key) for key in keys]), F.col(FILE_INDEX) + 1)
+
+
+def to_facts(collapsed: DataFrame, products: DataFrame, customers: DataFrame, *, keys: list[str],
+             run_id: str, run_at: datetime, small_max: Decimal, medium_max: Decimal) -> DataFrame:
+    """Fact rows in contracts.FACT_COLUMNS: dims attached, class, source file, run id, run time."""
+    enriched = (collapsed
+                .join(F.broadcast(product_lookup(products)), on="product_id", how="left")
+                .join(F.broadcast(customer_lookup(customers)), on="customer_id", how="left"))
+    columns: dict[str, Column] = {
+        "transaction_class": transaction_class(F.col("total_amount"), small_max, medium_max),
+        SOURCE_FILE: source_file(keys),
+        JOB_RUN_ID: F.lit(run_id),
+        # Naive UTC: written as a Parquet timestamp without time zone, which every warehouse reads as-is.
+        "updated_at": F.lit(run_at.replace(tzinfo=None)).cast("timestamp_ntz"),
+    }
+    return enriched.select(*[columns.get(name, F.col(name)).alias(name) for name in FACT_COLUMNS])
+
+
+def rejects(validated: DataFrame, keys: list[str], run_id: str) -> DataFrame:
     """The rejected rows: raw values (the whole raw line when malformed), reason, source file, run id.
 
     REJECT_DAY says which day's partition a reject belongs to: its own date when that is valid,
@@ -173,7 +200,7 @@ def rejects(validated: DataFrame, run_id: str) -> DataFrame:
         *TRANSACTION_COLUMNS,
         F.col(CORRUPT_RECORD).alias("raw_record"),
         REJECT_REASON,
-        SOURCE_FILE,
+        source_file(keys).alias(SOURCE_FILE),
         F.lit(run_id).alias(JOB_RUN_ID),
         F.coalesce(F.col(DATE), F.col(FILE_DAY)).alias(REJECT_DAY),
     )

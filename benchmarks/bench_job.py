@@ -1,0 +1,209 @@
+"""Benchmark: the job's staging path (read, validate, join, total, class, collapse, write staged Parquet
+and rejects) on local[2] Spark against the same logic as ONE DuckDB SQL query over the same file.
+
+    .venv/bin/python benchmarks/bench_job.py                 # 1,000,000 rows, 5 warm repeats
+    .venv/bin/python benchmarks/bench_job.py --rows 200000 --repeats 3
+
+What is timed:
+- DuckDB: one `COPY (query) TO parquet` (validate, join, total, class, collapse, write) on 2 threads
+  (the same two cores Spark gets). Also reported: that query plus a second COPY writing the rejects to
+  CSV, so both engines produce the same outputs. DuckDB and Spark runs alternate in one process, so
+  both see the same machine load; the cold Spark run is compared with the DuckDB run just before it.
+- Spark cold: a fresh Python + JVM (subprocess). Reported twice: the first run alone, and the first run
+  plus SparkSession start-up (JVM launch).
+- Spark warm: later runs in the same session, median of `--repeats` runs.
+Ratios are Spark time / DuckDB time measured in this same invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+DAY = date(2023, 3, 15)
+
+
+def generate(data: Path, rows: int) -> Path:
+    from ecom_pipeline.generator import GenerationRequest, LocalSink, generate
+    from ecom_pipeline.keys import transaction_key
+
+    target = data / transaction_key(DAY)
+    if not target.exists():
+        generate(GenerationRequest(start=DAY, rows_per_day=rows, overwrite=True), LocalSink(data))
+    return target
+
+
+def _duckdb_ctes(csv: str, products: str, customers: str) -> str:
+    """WITH … checked, facts: the job's rules in DuckDB SQL (malformed rows go to reject_errors)."""
+    from ecom_pipeline.contracts import STATUS_RANK
+
+    ranks = " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in STATUS_RANK.items())
+    statuses = ", ".join(f"'{status}'" for status in STATUS_RANK)
+    columns = ("{'transaction_id': 'VARCHAR', 'customer_id': 'VARCHAR', 'product_id': 'VARCHAR', "
+               "'quantity': 'VARCHAR', 'price': 'VARCHAR', 'transaction_date': 'VARCHAR', "
+               "'payment_type': 'VARCHAR', 'status': 'VARCHAR'}")
+    return f"""
+    WITH raw AS (
+        SELECT *, row_number() OVER () AS input_order
+        FROM read_csv('{csv}', header = true, auto_detect = false, columns = {columns},
+                      ignore_errors = true, store_rejects = true)),
+    typed AS (
+        SELECT raw.*,
+            CASE WHEN regexp_full_match(trim(quantity), '[+-]?[0-9]+')
+                 THEN TRY_CAST(trim(quantity) AS INTEGER) END AS q,
+            CASE WHEN regexp_full_match(trim(price), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)')
+                 THEN TRY_CAST(trim(price) AS DECIMAL(12,2)) END AS p,
+            CASE WHEN regexp_full_match(trim(transaction_date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
+                 THEN TRY_CAST(trim(transaction_date) AS DATE) END AS d
+        FROM raw),
+    checked AS (
+        SELECT t.*, pr.product_name, pr.category, cu.email AS customer_email,
+            CASE WHEN t.transaction_id IS NULL OR trim(t.transaction_id) = '' THEN 'missing_transaction_id'
+                 WHEN q IS NULL OR q <= 0 OR (p >= 0 AND CAST(q AS DECIMAL(10,0)) * p > 999999999999.99)
+                      THEN 'invalid_quantity'
+                 WHEN p IS NULL OR p < 0 THEN 'invalid_price'
+                 WHEN d IS NULL THEN 'invalid_date'
+                 WHEN status IS NULL OR status NOT IN ({statuses}) THEN 'invalid_status'
+                 WHEN pr.product_id IS NULL THEN 'unknown_product'
+                 WHEN cu.customer_id IS NULL THEN 'unknown_customer' END AS reject_reason
+        FROM typed t
+        LEFT JOIN (SELECT product_id, min(product_name) AS product_name, min(category) AS category
+                   FROM read_csv('{products}', header = true, all_varchar = true) GROUP BY product_id) pr
+               ON t.product_id = pr.product_id
+        LEFT JOIN (SELECT customer_id, min(email) AS email
+                   FROM read_csv('{customers}', header = true, all_varchar = true) GROUP BY customer_id) cu
+               ON t.customer_id = cu.customer_id),
+    facts AS (
+        SELECT transaction_id, customer_id, customer_email, product_id, product_name, category,
+            q AS quantity, p AS price, CAST(CAST(q AS DECIMAL(10,0)) * p AS DECIMAL(14,2)) AS total_amount,
+            CASE WHEN CAST(q AS DECIMAL(10,0)) * p < 100 THEN 'Small'
+                 WHEN CAST(q AS DECIMAL(10,0)) * p < 500 THEN 'Medium' ELSE 'Large' END AS transaction_class,
+            d AS transaction_date, payment_type, status, CASE status {ranks} END AS status_rank,
+            'bench' AS source_file, 'bench' AS job_run_id, TIMESTAMP '2023-03-16 00:00:00' AS updated_at,
+            input_order
+        FROM checked WHERE reject_reason IS NULL)
+    """
+
+
+STAGED = """SELECT * EXCLUDE (input_order) FROM facts
+    QUALIFY row_number() OVER (PARTITION BY transaction_id
+                               ORDER BY transaction_date DESC, status_rank DESC, input_order DESC) = 1"""
+REJECTS = """SELECT transaction_id, customer_id, product_id, quantity, price, transaction_date, payment_type,
+           status, NULL AS raw_record, reject_reason FROM checked WHERE reject_reason IS NOT NULL
+    UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, csv_line, 'malformed_row'
+    FROM reject_errors"""
+
+
+def duckdb_run(ctes: str, target: Path) -> tuple[float, float]:
+    """(one-query seconds, one-query + rejects seconds) of one DuckDB run on 2 threads."""
+    import duckdb
+
+    target.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect()
+    conn.execute("SET threads = 2")
+    start = time.perf_counter()
+    conn.execute(f"COPY ({ctes} {STAGED}) TO '{target}/staged.parquet' (FORMAT parquet)")
+    one = time.perf_counter() - start
+    # The same outputs as the job: the rejects too (validation rejects + the malformed rows).
+    conn.execute(f"COPY ({ctes} {REJECTS}) TO '{target}/rejects.csv' (HEADER)")
+    both = time.perf_counter() - start
+    conn.close()
+    return one, both
+
+
+def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
+    """In a fresh interpreter: DuckDB and Spark runs alternate, so both see the same machine load.
+
+    Order: DuckDB, then Spark's session start and cold run, then `repeats` x (DuckDB, Spark warm).
+    """
+    ctes = _duckdb_ctes(str(data / key), str(data / "dims/products.csv"), str(data / "dims/customers.csv"))
+    duck = [duckdb_run(ctes, out / "duck-0")]
+
+    t0 = time.perf_counter()
+    from ecom_pipeline.job.entry import JobArgs, stage_batch
+    from ecom_pipeline.job.io import source_files
+    from ecom_pipeline.job.spark import get_spark
+
+    spark = get_spark("local[2]")
+    spark.range(1).count()  # the JVM and the session are up
+    session_s = time.perf_counter() - t0
+    runs: list[float] = []
+    counts: dict[str, object] = {}
+    for i in range(repeats + 1):
+        if i:
+            duck.append(duckdb_run(ctes, out / f"duck-{i}"))
+        run_id = f"bench-{i}"
+        args = JobArgs.model_validate({
+            "source_keys": [key], "data_bucket": "bench", "warehouse_url": "duckdb:///unused",
+            "input_root": f"file://{data}/", "output_root": f"file://{out}/spark/", "JOB_RUN_ID": run_id})
+        good = source_files(args.source_keys, args.inputs, DAY)
+        start = time.perf_counter()
+        staged = stage_batch(spark, args, good, run_id, datetime.now(UTC))
+        runs.append(time.perf_counter() - start)
+        counts = {name: vars(c) for name, c in staged.per_file.items()}
+    spark.stop()
+    return {"session_start_s": session_s, "spark_runs": runs, "duck_runs": duck, "per_file": counts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=None, help="reuse/generate data here")
+    parser.add_argument("--worker", nargs=3, metavar=("KEY", "DATA", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        key, data, out = args.worker
+        print(json.dumps(worker(key, Path(data), Path(out), args.repeats), default=str))
+        return
+
+    from ecom_pipeline.keys import transaction_key
+
+    work = Path(tempfile.mkdtemp(prefix="bench-job-"))
+    data = args.data or work / "data"
+    try:
+        csv = generate(data, args.rows)
+        csv.read_bytes()  # both engines start with the file in the page cache
+        done = subprocess.run(
+            [sys.executable, __file__, "--repeats", str(args.repeats), "--worker",
+             transaction_key(DAY), str(data.resolve()), str(work / "out")],
+            check=True, capture_output=True, text=True)
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    spark_runs, duck_runs = measured["spark_runs"], measured["duck_runs"]
+    cold, warm = spark_runs[0], statistics.median(spark_runs[1:])
+    duck_cold, duck_cold_rejects = duck_runs[0]
+    duck_warm = statistics.median(one for one, _ in duck_runs[1:])
+    duck_warm_rejects = statistics.median(both for _, both in duck_runs[1:])
+    session = measured["session_start_s"]
+    result = {
+        "rows": args.rows, "repeats": args.repeats, "load_average": list(os.getloadavg()),
+        "duckdb_one_query_s": {"before_cold": round(duck_cold, 3), "median_warm": round(duck_warm, 3)},
+        "duckdb_with_rejects_s": {"before_cold": round(duck_cold_rejects, 3),
+                                  "median_warm": round(duck_warm_rejects, 3)},
+        "spark_session_start_s": round(session, 3),
+        "spark_cold_run_s": round(cold, 3), "spark_warm_median_s": round(warm, 3),
+        "spark_runs_s": [round(r, 3) for r in spark_runs],
+        "ratio_cold_run": round(cold / duck_cold, 2),
+        "ratio_cold_incl_session_start": round((cold + session) / duck_cold, 2),
+        "ratio_warm": round(warm / duck_warm, 2),
+        "ratio_cold_run_vs_duckdb_with_rejects": round(cold / duck_cold_rejects, 2),
+        "ratio_warm_vs_duckdb_with_rejects": round(warm / duck_warm_rejects, 2),
+        "spark_per_file": measured["per_file"],
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
