@@ -171,7 +171,7 @@ def test_every_generated_file_is_processed_once_and_archived_under_its_key(first
     generated = set(first_run.generated)
     assert len(generated) == DAYS + 1 and BAD_KEY in generated
     succeeded = Counter(k for r in first_run.runs if r.state == "SUCCEEDED" for k in r.source_keys)
-    assert succeeded == Counter(dict.fromkeys(generated, 1))
+    assert succeeded == Counter(dict.fromkeys(generated, 1)), [(r.state, r.message) for r in first_run.runs]
     assert set(first_run.archive_keys) == generated
     assert first_run.data_keys == []
     assert first_run.dead_letters == {"TriggerDLQ": 0, "ArchiverDLQ": 0}
@@ -243,3 +243,12 @@ def test_the_dropped_bad_file_really_had_the_wrong_header() -> None:
     # Guards the scenario itself: a header that matched the contract would test nothing.
     assert WRONG_HEADER != TRANSACTIONS_HEADER
     assert len(WRONG_HEADER.split(",")) == len(TRANSACTION_COLUMNS)
+
+
+def test_the_same_flow_loads_postgresql(tmp_path: Path, spark: Any, postgres_url: str) -> None:
+    options = DemoOptions(days=1, rows_per_day=200, seed=5, start=date(2024, 6, 1), fault_rate=0.1,
+                          state_dir=tmp_path, warehouse_url=postgres_url)
+    result = run_demo(options, spark_factory=lambda: spark)
+    assert [r.state for r in result.runs] == ["SUCCEEDED"]
+    expected, _, _ = _expected(result)
+    assert _warehouse_rows(postgres_url) == {t: row.key for t, row in expected.items()}

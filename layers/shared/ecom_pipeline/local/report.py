@@ -27,6 +27,7 @@ from ecom_pipeline.local.demo import DemoResult
 # Revenue counts completed sales; refunds and failures are shown by status instead.
 REVENUE_STATUS = "Completed"
 _PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
+_CLASS_COLOURS = ["#93c5fd", "#3b82f6", "#1e3a8a"]
 _STATUS_COLOURS = {"Completed": "#16a34a", "Pending": "#f59e0b", "Failed": "#dc2626",
                    "Cancelled": "#6b7280", "Refunded": "#7c3aed"}
 
@@ -94,7 +95,15 @@ def count_rejects(data_mirror: Path) -> dict[str, int]:
 
 # --- charts ---------------------------------------------------------------------------------------
 def _money(x: float, _pos: Any = None) -> str:
+    if abs(x) >= 1_000_000:
+        return f"${x / 1_000_000:,.1f}M"
     return f"${x / 1000:,.0f}k" if abs(x) >= 1000 else f"${x:,.0f}"
+
+
+def _label_bars(ax: Any, bars: Any, labels: list[str]) -> None:
+    for bar, label in zip(bars, labels, strict=True):
+        ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
+                    fontsize=9, color="#374151", xytext=(0, 3), textcoords="offset points")
 
 
 def _style(ax: Any, title: str) -> None:
@@ -136,19 +145,18 @@ def draw_charts(fig_data: Figures, out_dir: Path) -> dict[str, str]:
     if fig_data.by_class:
         fig, ax = plt.subplots(figsize=(6, 3.6))
         names = [c for c, _, _ in fig_data.by_class]
-        bars = ax.bar(names, [r for _, _, r in fig_data.by_class], color=_PALETTE[2:5], width=0.6)
-        for bar, (_, n, _) in zip(bars, fig_data.by_class, strict=True):
-            ax.annotate(f"{n:,} orders", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=9, color="#374151", xytext=(0, 3),
-                        textcoords="offset points")
+        bars = ax.bar(names, [r for _, _, r in fig_data.by_class], width=0.6,
+                      color=_CLASS_COLOURS[: len(names)])
+        _label_bars(ax, bars, [f"{n:,} orders" for _, n, _ in fig_data.by_class])
         ax.yaxis.set_major_formatter(FuncFormatter(_money))
         _style(ax, "Revenue per transaction class")
         charts["revenue_by_class"] = _save(fig, out_dir / "revenue_by_class.png")
     if fig_data.by_status:
         fig, ax = plt.subplots(figsize=(6, 3.6))
         names = [s for s, _ in fig_data.by_status]
-        ax.bar(names, [n for _, n in fig_data.by_status],
-               color=[_STATUS_COLOURS.get(s, "#9ca3af") for s in names], width=0.6)
+        bars = ax.bar(names, [n for _, n in fig_data.by_status],
+                      color=[_STATUS_COLOURS.get(s, "#9ca3af") for s in names], width=0.6)
+        _label_bars(ax, bars, [f"{n:,}" for _, n in fig_data.by_status])
         _style(ax, "Orders by status")
         charts["orders_by_status"] = _save(fig, out_dir / "orders_by_status.png")
     if fig_data.rejects:
