@@ -31,10 +31,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if change is None:
             logger.info("not a state change; ignored", message_id=record.Sns.MessageId,
                         subject=record.Sns.Subject)
+            metrics.add_metric(name="NotificationsIgnored", unit=MetricUnit.Count, value=1)
             continue
         result = archive_notification(change, settings, glue, store)
         if result.skipped_reason:
             logger.info("not archiving", run_id=change.run_id, reason=result.skipped_reason)
+            metrics.add_metric(name="NotificationsIgnored", unit=MetricUnit.Count, value=1)
             continue
         logger.info("run archived", run_id=change.run_id, files=len(result.outcomes),
                     outcomes=sorted(str(o) for o in result.outcomes.values()))

@@ -33,4 +33,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     else:
         logger.info("nothing to start", records=len(event.get("Records", [])),
                     already_started=len(result.already_started))
+        metrics.add_metric(name="BatchesWithoutNewFiles", unit=MetricUnit.Count, value=1)
     return response
