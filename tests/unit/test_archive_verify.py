@@ -27,3 +27,17 @@ def test_multipart_or_unequal_etags_leave_it_undecided() -> None:
     assert same_content(_info(etag="d41d-4"), _info(etag="d41d-4")) is None
     assert same_content(_info(etag="d41d-4"), _info(etag="77aa")) is None
     assert same_content(_info(etag="aaaa"), _info(etag="bbbb")) is None
+
+
+def test_only_full_object_checksums_are_kept_from_s3_metadata() -> None:
+    from ecom_pipeline.aws.s3 import _info
+
+    full = _info("b", "k", {"ContentLength": 3, "ETag": '"abc"', "ChecksumCRC64NVME": "x=",
+                            "ChecksumType": "FULL_OBJECT"})
+    composite = _info("b", "k", {"ContentLength": 3, "ETag": '"abc-2"', "ChecksumSHA256": "y=-2",
+                                 "ChecksumType": "COMPOSITE"})
+    suffixed = _info("b", "k", {"ContentLength": 3, "ETag": '"abc-2"', "ChecksumCRC32": "z=-2"})
+
+    assert (full.etag, full.checksums, full.multipart) == ("abc", {"CRC64NVME": "x="}, False)
+    assert (composite.checksums, composite.multipart) == ({}, True)
+    assert suffixed.checksums == {}
