@@ -79,7 +79,8 @@ def main() -> None:
                 sink.append(fn(work, args.days, args.rows))
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-            print(f"repeat {i + 1}/{args.repeats}: {name} {sink[-1]:.1f}s", flush=True)
+            load = os.getloadavg()[0]
+            print(f"repeat {i + 1}/{args.repeats}: {name} {sink[-1]:.1f}s (load {load:.1f})", flush=True)
 
     demo, direct = statistics.median(demo_times), statistics.median(direct_times)
     result = {
@@ -87,6 +88,7 @@ def main() -> None:
         "demo_s": [round(t, 1) for t in demo_times], "direct_s": [round(t, 1) for t in direct_times],
         "demo_median_s": round(demo, 1), "direct_median_s": round(direct, 1),
         "ratio_demo_over_direct": round(demo / direct, 2), "within_budget_90s": demo <= BUDGET_S,
+        "load_average_1_5_15_at_end": [round(x, 1) for x in os.getloadavg()],
     }
     print(json.dumps(result, indent=2))
 
