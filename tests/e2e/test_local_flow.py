@@ -2,14 +2,14 @@
 
 One demo run (scenario bad-file: two good days, then a day file with a wrong header that is fixed and
 dropped again) is checked against an independent reading of the generated CSVs (csv + Decimal and
-the contract rules, none of the job's code), then a second run must change nothing.
+the contract rules via the shared `classify_row` oracle, none of the job's code), then a second run
+must change nothing.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -18,15 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ecom_pipeline.contracts import (
-    STATUS_RANK,
-    TRANSACTION_COLUMNS,
-    TRANSACTIONS_HEADER,
-    RejectReason,
-    classify,
-)
+from ecom_pipeline.contracts import STATUS_RANK, TRANSACTION_COLUMNS, TRANSACTIONS_HEADER, classify
 from ecom_pipeline.local.demo import WRONG_HEADER, DemoOptions, DemoResult, run_demo
 from ecom_pipeline.warehouse import open_warehouse
+
+from tests.fixtures.data import classify_row
 
 DAYS = 2
 ROWS = 300
@@ -42,39 +38,6 @@ FACT_QUERY = ("SELECT transaction_id, customer_id, customer_email, product_id, p
 class Row:
     key: tuple[Any, ...]  # what the warehouse must hold for this transaction
     rank: tuple[str, int]  # (date, status rank)
-
-
-def _reason(fields: list[str] | None, products: dict[str, tuple[str, str]],
-            customers: dict[str, str]) -> str | None:
-    if fields is None or len(fields) != len(TRANSACTION_COLUMNS):
-        return RejectReason.MALFORMED_ROW
-    txn, customer, product, quantity, price, day, _payment, status = fields
-    if not txn.strip():
-        return RejectReason.MISSING_TRANSACTION_ID
-    if not re.fullmatch(r"[+-]?\d+", quantity.strip()) or int(quantity) <= 0:
-        return RejectReason.INVALID_QUANTITY
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", price.strip()) or Decimal(price) < 0:
-        return RejectReason.INVALID_PRICE
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
-            raise ValueError(day)
-        date.fromisoformat(day)
-    except ValueError:
-        return RejectReason.INVALID_DATE
-    if status not in STATUS_RANK:
-        return RejectReason.INVALID_STATUS
-    if product not in products:
-        return RejectReason.UNKNOWN_PRODUCT
-    if customer not in customers:
-        return RejectReason.UNKNOWN_CUSTOMER
-    return None
-
-
-def _parse_line(line: str) -> list[str] | None:
-    try:
-        return next(csv.reader([line], strict=True))
-    except (csv.Error, StopIteration):
-        return None
 
 
 def expected_from_files(archive: Path, dims: Path,
@@ -101,6 +64,7 @@ def expected_from_files(archive: Path, dims: Path,
 
 def _read_batch(archive: Path, keys: list[str], products: dict[str, tuple[str, str]],
                 customers: dict[str, str], best: dict[str, Row], rejects: Counter[str]) -> int:
+    product_ids, customer_ids = set(products), set(customers)
     read = 0
     for key in keys:
         lines = (archive / key).read_text(encoding="utf-8").splitlines()
@@ -109,13 +73,11 @@ def _read_batch(archive: Path, keys: list[str], products: dict[str, tuple[str, s
             if not line:
                 continue
             read += 1
-            fields = _parse_line(line)
-            reason = _reason(fields, products, customers)
+            reason = classify_row(line, product_ids, customer_ids)
             if reason is not None:
                 rejects[reason] += 1
                 continue
-            assert fields is not None
-            txn, customer, product, quantity, price, day, payment, status = fields
+            txn, customer, product, quantity, price, day, payment, status = next(csv.reader([line]))
             total = (int(quantity) * Decimal(price)).quantize(Decimal("0.01"))
             row = Row(
                 key=(txn, customer, customers[customer], product, *products[product], int(quantity),

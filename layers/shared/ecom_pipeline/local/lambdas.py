@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecom_pipeline.local.handlers import load_function_module
+from ecom_pipeline.local.moto_server import environ_overlay
 from ecom_pipeline.local.stack import FunctionSpec
 
 
@@ -40,20 +38,6 @@ class Invocation:
     error: str | None = None
 
 
-@contextmanager
-def _environment(overlay: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in overlay}
-    os.environ.update(overlay)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 class LambdaInvoker:
     """Calls `functions/<code_dir>/app.<handler>` the way the Lambda service would, in this process."""
 
@@ -73,7 +57,7 @@ class LambdaInvoker:
             _deadline=time.monotonic() + spec.timeout,
         )
         started = time.perf_counter()
-        with _environment(spec.environment):
+        with environ_overlay(spec.environment):
             handler = getattr(load_function_module(spec.code_dir), attribute)
             try:
                 result = handler(event, context)

@@ -6,10 +6,10 @@ through the standard `AWS_ENDPOINT_URL` variable, so no code path knows it is lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -26,6 +26,23 @@ _ENV = {
     "AWS_REGION": REGION,
 }
 _UNSET = ("AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE")
+
+
+@contextlib.contextmanager
+def environ_overlay(values: dict[str, str], remove: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set `values` (and drop `remove`) in os.environ; everything is put back as it was afterwards."""
+    saved = {k: os.environ.get(k) for k in (*values, *remove)}
+    for key in remove:
+        os.environ.pop(key, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class LocalAws:
@@ -66,21 +83,9 @@ class LocalAws:
     def env(self) -> dict[str, str]:
         return {**_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
 
-    @contextmanager
-    def environment(self) -> Iterator[None]:
+    def environment(self) -> contextlib.AbstractContextManager[None]:
         """Set the endpoint and dummy credentials in os.environ for the duration (restored after)."""
-        saved = {k: os.environ.get(k) for k in (*_ENV, *_UNSET, "AWS_ENDPOINT_URL")}
-        for key in _UNSET:
-            os.environ.pop(key, None)
-        os.environ.update(self.env())
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        return environ_overlay(self.env(), remove=_UNSET)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulated AWS, independent of os.environ; one per service (building a
