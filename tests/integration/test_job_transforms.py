@@ -1,0 +1,237 @@
+"""The job's pure transforms on small frames in the one local Spark session."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ecom_pipeline.contracts import FACT_COLUMNS, TRANSACTIONS_HEADER, RejectReason
+from ecom_pipeline.job import io, transforms
+from ecom_pipeline.job.schema import FILE_DAY, FILE_INDEX, INPUT_ORDER, RAW_TRANSACTIONS, REJECT_REASON
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+DAY = date(2023, 3, 15)
+GOOD = {"transaction_id": "T1", "customer_id": "C1", "product_id": "P1", "quantity": "2",
+        "price": "10.00", "transaction_date": "2023-03-15", "payment_type": "PayPal", "status": "Completed"}
+RUN_AT = datetime(2023, 3, 16, 1, 2, 3, tzinfo=UTC)
+
+
+def raw_frame(spark: SparkSession, rows: list[dict[str, Any]], file_index: int = 0) -> DataFrame:
+    """Raw rows as io.read_transactions yields them (all strings, no corrupt record), in list order."""
+    records = [tuple({**GOOD, **row}.get(f.name) for f in RAW_TRANSACTIONS.fields) for row in rows]
+    frame = spark.createDataFrame(records, RAW_TRANSACTIONS)
+    return (frame.withColumn(FILE_INDEX, F.lit(file_index)).withColumn(FILE_DAY, F.lit(DAY))
+            .withColumn(INPUT_ORDER, F.monotonically_increasing_id() + file_index * 10**6))
+
+
+@pytest.fixture(scope="module")
+def dims(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
+    products = spark.createDataFrame(
+        [("P1", "Widget", "Tools", "10.00", "S1"), ("P2", "Gadget", "Toys", "5.00", "S1")],
+        "product_id string, product_name string, category string, price string, supplier_id string")
+    customers = spark.createDataFrame(
+        [("C1", "Ann", "Lee", "ann@example.com", "Gold"), ("C2", "Bo", "Ray", "bo@example.com", "Bronze")],
+        "customer_id string, first_name string, last_name string, email string, membership_level string")
+    return products, customers
+
+
+def reasons(spark: SparkSession, dims: tuple[DataFrame, DataFrame], rows: list[dict[str, Any]]) -> list[Any]:
+    validated = transforms.validate(raw_frame(spark, rows), *dims)
+    return [r[REJECT_REASON] for r in validated.orderBy(INPUT_ORDER).collect()]
+
+
+def stage(spark: SparkSession, dims: tuple[DataFrame, DataFrame], frames: list[DataFrame],
+          small_max: Decimal = Decimal(100), medium_max: Decimal = Decimal(500)) -> list[dict[str, Any]]:
+    raw = frames[0]
+    for frame in frames[1:]:
+        raw = raw.unionByName(frame)
+    validated = transforms.validate(raw, *dims)
+    facts = transforms.to_facts(transforms.collapse(transforms.candidates(validated)), *dims,
+                                keys=[f"file{i}.csv" for i in range(len(frames))], run_id="run-1",
+                                run_at=RUN_AT, small_max=small_max, medium_max=medium_max)
+    assert tuple(facts.columns) == FACT_COLUMNS
+    return [r.asDict() for r in facts.orderBy("transaction_id").collect()]
+
+
+REJECT_CASES: list[tuple[dict[str, Any], RejectReason | None]] = [
+    ({}, None),
+    ({"transaction_id": ""}, RejectReason.MISSING_TRANSACTION_ID),
+    ({"transaction_id": "   "}, RejectReason.MISSING_TRANSACTION_ID),
+    ({"transaction_id": None}, RejectReason.MISSING_TRANSACTION_ID),
+    ({"quantity": "0"}, RejectReason.INVALID_QUANTITY),
+    ({"quantity": "-3"}, RejectReason.INVALID_QUANTITY),
+    ({"quantity": "1.5"}, RejectReason.INVALID_QUANTITY),
+    ({"quantity": "two"}, RejectReason.INVALID_QUANTITY),
+    ({"quantity": ""}, RejectReason.INVALID_QUANTITY),
+    ({"quantity": "99999999999"}, RejectReason.INVALID_QUANTITY),  # beyond INT
+    ({"quantity": "2000000000", "price": "9999.99"}, RejectReason.INVALID_QUANTITY),  # total overflows
+    ({"price": "-0.01"}, RejectReason.INVALID_PRICE),
+    ({"price": "abc"}, RejectReason.INVALID_PRICE),
+    ({"price": "N/A"}, RejectReason.INVALID_PRICE),
+    ({"price": None}, RejectReason.INVALID_PRICE),
+    ({"price": "0"}, None),
+    ({"transaction_date": "2023-02-30"}, RejectReason.INVALID_DATE),
+    ({"transaction_date": "2023-13-15"}, RejectReason.INVALID_DATE),
+    ({"transaction_date": "15/03/2023"}, RejectReason.INVALID_DATE),
+    ({"transaction_date": "2023-3-15"}, RejectReason.INVALID_DATE),
+    ({"transaction_date": "2023-03-15T10:00"}, RejectReason.INVALID_DATE),
+    ({"transaction_date": "2023-02-29"}, RejectReason.INVALID_DATE),
+    ({"transaction_date": "2024-02-29"}, None),
+    ({"status": "Shipped"}, RejectReason.INVALID_STATUS),
+    ({"status": "completed"}, RejectReason.INVALID_STATUS),
+    ({"status": ""}, RejectReason.INVALID_STATUS),
+    ({"product_id": "P404"}, RejectReason.UNKNOWN_PRODUCT),
+    ({"customer_id": "C404"}, RejectReason.UNKNOWN_CUSTOMER),
+    ({"customer_id": ""}, RejectReason.UNKNOWN_CUSTOMER),
+]
+
+
+@pytest.fixture(scope="module")
+def reject_results(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> list[Any]:
+    """All reject cases validated in one frame (one Spark job), in case order."""
+    return reasons(spark, dims, [row for row, _ in REJECT_CASES])
+
+
+@pytest.mark.parametrize("case", range(len(REJECT_CASES)))
+def test_each_reject_code(reject_results: list[Any], case: int) -> None:
+    row, expected = REJECT_CASES[case]
+    assert reject_results[case] == expected, row
+
+
+def test_first_reason_that_applies_wins(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+    rows = [
+        {"_corrupt_record": "T1,C1", "transaction_id": "", "quantity": "x"},
+        {"transaction_id": "", "quantity": "x", "price": "-1"},
+        {"quantity": "x", "price": "-1", "transaction_date": "bad"},
+        {"price": "-1", "transaction_date": "bad", "status": "Nope"},
+        {"transaction_date": "bad", "status": "Nope", "product_id": "P404"},
+        {"status": "Nope", "product_id": "P404", "customer_id": "C404"},
+        {"product_id": "P404", "customer_id": "C404"},
+    ]
+    assert reasons(spark, dims, rows) == [
+        "malformed_row", "missing_transaction_id", "invalid_quantity", "invalid_price", "invalid_date",
+        "invalid_status", "unknown_product"]
+
+
+TOTAL_CASES = [
+    ("3", "0.10", "0.30", "Small"),      # 0.1 * 3 is 0.30000000000000004 in floats
+    ("3", "33.33", "99.99", "Small"),
+    ("1", "100", "100.00", "Medium"),
+    ("4", "25.00", "100.00", "Medium"),
+    ("7", "71.427", "500.01", "Large"),  # the unit price is DECIMAL(12,2): 71.43 first
+    ("1", "499.99", "499.99", "Medium"),
+    ("2", "250", "500.00", "Large"),
+    ("3", "19.99", "59.97", "Small"),
+]
+
+
+@pytest.fixture(scope="module")
+def total_results(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> dict[str, dict[str, Any]]:
+    rows = [{"transaction_id": f"T{i}", "quantity": q, "price": p}
+            for i, (q, p, _, _) in enumerate(TOTAL_CASES)]
+    return {fact["transaction_id"]: fact for fact in stage(spark, dims, [raw_frame(spark, rows)])}
+
+
+@pytest.mark.parametrize("case", range(len(TOTAL_CASES)))
+def test_totals_are_exact_decimals_and_classes_follow_the_thresholds(
+        total_results: dict[str, dict[str, Any]], case: int) -> None:
+    _, price, total, klass = TOTAL_CASES[case]
+    fact = total_results[f"T{case}"]
+    assert (fact["total_amount"], fact["transaction_class"]) == (Decimal(total), klass)
+    assert fact["price"] == Decimal(price).quantize(Decimal("0.01"))
+
+
+def test_thresholds_are_arguments(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+    prices = ["9.99", "10.00", "19.99", "20.00"]
+    rows = [{"transaction_id": f"T{i}", "quantity": "1", "price": p} for i, p in enumerate(prices)]
+    facts = stage(spark, dims, [raw_frame(spark, rows)], small_max=Decimal(10), medium_max=Decimal(20))
+    assert [f["transaction_class"] for f in facts] == ["Small", "Medium", "Medium", "Large"]
+
+
+def test_facts_carry_dims_source_and_run(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+    [fact] = stage(spark, dims, [raw_frame(spark, [{"customer_id": "C2", "product_id": "P2"}])])
+    assert (fact["customer_email"], fact["product_name"], fact["category"]) == ("bo@example.com", "Gadget",
+                                                                              "Toys")
+    assert (fact["source_file"], fact["job_run_id"], fact["status_rank"]) == ("file0.csv", "run-1", 2)
+    assert fact["updated_at"] == RUN_AT.replace(tzinfo=None)
+    assert fact["transaction_date"] == date(2023, 3, 15)
+
+
+def test_collapse_keeps_greatest_date_then_rank(spark: SparkSession,
+                                                dims: tuple[DataFrame, DataFrame]) -> None:
+    rows = [
+        {"transaction_id": "A", "status": "Refunded", "transaction_date": "2023-03-14"},
+        {"transaction_id": "A", "status": "Pending", "transaction_date": "2023-03-15"},  # later date wins
+        {"transaction_id": "B", "status": "Refunded"},  # higher rank wins over a later line
+        {"transaction_id": "B", "status": "Completed"},
+        {"transaction_id": "C", "status": "Pending"},
+    ]
+    facts = stage(spark, dims, [raw_frame(spark, rows)])
+    assert [(f["transaction_id"], f["status"]) for f in facts] == [("A", "Pending"), ("B", "Refunded"),
+                                                                   ("C", "Pending")]
+
+
+def test_ties_keep_the_later_input_row_across_files(spark: SparkSession,
+                                                    dims: tuple[DataFrame, DataFrame]) -> None:
+    first = raw_frame(spark, [{"transaction_id": "T", "status": "Completed", "payment_type": "one"},
+                              {"transaction_id": "T", "status": "Failed", "payment_type": "two"}], 0)
+    second = raw_frame(spark, [{"transaction_id": "T", "status": "Cancelled", "payment_type": "three"}], 1)
+    [inside] = stage(spark, dims, [first])
+    [across] = stage(spark, dims, [first, second])
+    assert (inside["status"], inside["payment_type"]) == ("Failed", "two")
+    assert (across["status"], across["source_file"]) == ("Cancelled", "file1.csv")
+
+
+def test_rejects_keep_raw_values_and_file_day(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+    raw = raw_frame(spark, [{"quantity": " x ", "transaction_date": "2023-03-10"},
+                            {"transaction_date": "garbage", "quantity": "-1"}])
+    rows = transforms.rejects(transforms.validate(raw, *dims), ["k.csv"], "run-9").orderBy("transaction_date")
+    got = [r.asDict() for r in rows.collect()]
+    assert [(r["quantity"], r["reject_reason"], r["source_file"], r["job_run_id"], r["_reject_day"])
+            for r in got] == [(" x ", "invalid_quantity", "k.csv", "run-9", date(2023, 3, 10)),
+                              ("-1", "invalid_quantity", "k.csv", "run-9", DAY)]
+
+
+def write_file(path: Path, lines: list[str]) -> io.SourceFile:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return io.SourceFile(path.name, f"file://{path}", DAY)
+
+
+def test_malformed_lines_become_rejects_not_failures(spark: SparkSession, tmp_path: Path,
+                                                     dims: tuple[DataFrame, DataFrame]) -> None:
+    source = write_file(tmp_path / "t.csv", [
+        TRANSACTIONS_HEADER,
+        "T1,C1,P1,2,10.00,2023-03-15,PayPal,Completed",
+        "T2,C1,P1,2,10.00,2023-03-15,PayPal",                      # a field short
+        "T3,C1,P1,2,10.00,2023-03-15,PayPal,Completed,extra",      # a field too many
+        'T4,C1,P1,"2,10.00,2023-03-15,PayPal,Completed',           # unbalanced quote
+        'T5,C1,P1,"2",10.00,2023-03-15,"Credit Card",Completed',   # quoted fields are fine
+    ])
+    io.check_header(spark, source)
+    validated = transforms.validate(io.read_transactions(spark, [source]), *dims)
+    got = {r["transaction_id"]: r[REJECT_REASON] for r in validated.collect()}
+    assert got == {"T1": None, "T2": "malformed_row", "T3": "malformed_row", "T4": "malformed_row",
+                   "T5": None}
+
+
+def test_input_order_follows_files_then_lines(spark: SparkSession, tmp_path: Path) -> None:
+    lines = [f"T{i},C1,P1,1,1.00,2023-03-15,PayPal,Pending" for i in range(50)]
+    one = write_file(tmp_path / "b.csv", [TRANSACTIONS_HEADER, *lines[:25]])
+    two = write_file(tmp_path / "a.csv", [TRANSACTIONS_HEADER, *lines[25:]])
+    raw = io.read_transactions(spark, [one, two])
+    ordered = [r["transaction_id"] for r in raw.orderBy(INPUT_ORDER).collect()]
+    assert ordered == [f"T{i}" for i in range(50)]
+
+
+def test_wrong_header_is_named(spark: SparkSession, tmp_path: Path) -> None:
+    source = write_file(tmp_path / "bad.csv", ["id,customer,product", "T1,C1,P1"])
+    with pytest.raises(io.WrongHeader, match=r"bad\.csv"):
+        io.check_header(spark, source)
+    empty = write_file(tmp_path / "empty.csv", [])
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(io.WrongHeader, match=r"empty\.csv"):
+        io.check_header(spark, empty)
