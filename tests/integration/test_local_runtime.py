@@ -43,6 +43,8 @@ Resources:
       RedrivePolicy: {deadLetterTargetArn: !GetAtt InboxDLQ.Arn, maxReceiveCount: 2}
   InboxDLQ:
     Type: AWS::SQS::Queue
+  Failures:
+    Type: AWS::SQS::Queue
   Topic:
     Type: AWS::SNS::Topic
   Mail:
@@ -65,6 +67,9 @@ Resources:
       CodeUri: functions/local_test_consumer/
       Handler: app.handler
       Environment: {Variables: {LANDING: !Ref Landing}}
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        DestinationConfig: {OnFailure: {Type: SQS, Destination: !GetAtt Failures.Arn}}
       Events:
         Files:
           Type: SQS
@@ -178,7 +183,13 @@ def test_a_function_that_raises_on_sns_is_retried_then_recorded(runtime: LocalRu
 
     runtime.run_until_idle(timeout_s=30, poll_s=0.1)
 
-    assert len(calls) == 3
+    assert len(calls) == 2  # the first attempt and MaximumRetryAttempts: 1
     (failure,) = runtime.dispatcher.failures
     assert failure.source == "sns" and "archive bucket unreachable" in failure.error
     assert failure.function == "Consumer"
+    sqs = runtime.aws.client("sqs")
+    (message,) = sqs.receive_message(QueueUrl=runtime.stack.queues["Failures"])["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["responsePayload"]["errorMessage"] == "archive bucket unreachable"
+    assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == '{"type": "done"}'

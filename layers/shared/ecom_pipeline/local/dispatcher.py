@@ -28,10 +28,6 @@ from ecom_pipeline.local.stack import SnsSubscription, SqsSource, Stack
 
 log = logging.getLogger(__name__)
 
-# Lambda retries a failed asynchronous invocation (SNS, EventBridge) twice.
-ASYNC_ATTEMPTS = 3
-
-
 @dataclass
 class Email:
     to: str
@@ -161,15 +157,21 @@ class Dispatcher:
         return delivered
 
     def _invoke_async(self, function: str, event: dict[str, Any], source: str) -> None:
-        """An asynchronous invocation: up to three attempts, then the failure is recorded (never dropped)."""
-        for attempt in range(1, ASYNC_ATTEMPTS + 1):
+        """An asynchronous invocation: the first attempt plus the function's retries (no back-off
+        locally); then the failure is recorded and, when configured, sent to the on-failure destination."""
+        spec = self.stack.functions[function]
+        attempts = spec.max_retry_attempts + 1
+        for attempt in range(1, attempts + 1):
             try:
                 self.invoker.invoke(function, event, source=source)
                 return
             except Exception as exc:
                 log.warning("%s failed on a %s event (attempt %d): %s", function, source, attempt, exc)
-                if attempt == ASYNC_ATTEMPTS:
+                if attempt == attempts:
                     self.failures.append(DeliveryFailure(function, source, f"{type(exc).__name__}: {exc}"))
+                    if spec.on_failure_arn:
+                        self._deliver(spec.on_failure_arn, json.dumps(_failure_record(spec.arn, event, exc,
+                                                                                      attempts)))
 
     # --- EventBridge ---------------------------------------------------------------------------------
     def put_event(self, event: dict[str, Any], bus: str = "default") -> int:
@@ -222,6 +224,20 @@ class Dispatcher:
             total += int(attrs["ApproximateNumberOfMessagesNotVisible"]) + int(
                 attrs["ApproximateNumberOfMessages"])
         return total
+
+
+def _failure_record(function_arn: str, event: dict[str, Any], exc: Exception,
+                    attempts: int) -> dict[str, Any]:
+    """The invocation record Lambda sends to an on-failure destination."""
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": f"{function_arn}:$LATEST",
+                           "condition": "RetriesExhausted", "approximateInvokeCount": attempts},
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": str(exc), "errorType": type(exc).__name__},
+    }
 
 
 def _batch_item_failures(result: Any) -> set[str]:

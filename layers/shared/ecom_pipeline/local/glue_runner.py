@@ -205,7 +205,8 @@ class GlueRunner:
         self.runs.append(run)
         self.emit(glue_state_change_event(spec.name, run_id, run.state, run.message, self.stack.account_id,
                                           self.stack.region))
-        shutil.rmtree(input_dir, ignore_errors=True)
+        # A failed run keeps its staged inputs and outputs for a look; a good one leaves nothing behind.
+        shutil.rmtree(stage if run.state == SUCCEEDED else input_dir, ignore_errors=True)
         return run
 
     def _argv(self, spec: GlueJobSpec, run_id: str, arguments: dict[str, str], input_dir: Path,

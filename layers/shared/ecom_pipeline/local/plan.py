@@ -230,6 +230,8 @@ class Planner:
         if not code_uri:
             raise TemplateError(f"{logical_id}: no CodeUri; the runtime loads functions/<dir>/app.py")
         phys = self.physical(logical_id)
+        invoke_config = props.get("EventInvokeConfig") or {}
+        on_failure = ((invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {})
         stack.functions[logical_id] = FunctionSpec(
             logical_id=logical_id, name=phys.ref, arn=phys.attributes["Arn"],
             code_dir=code_uri.rsplit("/", 1)[-1],
@@ -237,6 +239,8 @@ class Planner:
             environment={k: str(v) for k, v in env.items()},
             timeout=int(props.get("Timeout", glob.get("Timeout", 3))),
             memory_mb=int(props.get("MemorySize", glob.get("MemorySize", 128))),
+            max_retry_attempts=int(invoke_config.get("MaximumRetryAttempts", 2)),
+            on_failure_arn=str(on_failure["Destination"]) if on_failure.get("Destination") else None,
         )
         for event_id, event in (props.get("Events") or {}).items():
             self._plan_function_event(stack, logical_id, event_id, event)

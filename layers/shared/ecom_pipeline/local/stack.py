@@ -22,6 +22,10 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout: int = 3
     memory_mb: int = 128
+    # Asynchronous invocations (SNS, EventBridge): retries after the first attempt, and where a
+    # record of an invocation that failed for good goes (EventInvokeConfig.DestinationConfig.OnFailure).
+    max_retry_attempts: int = 2
+    on_failure_arn: str | None = None
 
 
 @dataclass
