@@ -1,0 +1,132 @@
+"""Job arguments as Glue passes them, source-file days, and the accounting invariant (no Spark)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from ecom_pipeline.contracts import ACCOUNTING_KEYS, REJECT_REASONS
+from ecom_pipeline.job.accounting import AccountingError, FileCounts, file_counts, public, run_accounting
+from ecom_pipeline.job.entry import parse_args
+from ecom_pipeline.job.io import file_day, resolve
+from ecom_pipeline.warehouse.base import UpsertResult
+from hypothesis import given
+from hypothesis import strategies as st
+
+KEY = "transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv"
+
+
+def glue_argv(**extra: str) -> list[str]:
+    """argv the way Glue builds it: script path, Glue's own arguments, then the job's."""
+    argv = ["/tmp/process_transactions.py", "--JOB_ID", "j_123",
+            "--job-bookmark-option", "job-bookmark-disable",
+            "--JOB_RUN_ID", "jr_abc", "--JOB_NAME", "ecom-process", "--TempDir", "s3://tmp/",
+            "--source_keys", json.dumps([KEY, KEY]), "--data_bucket", "data-bucket",
+            "--warehouse_url", "duckdb:///tmp/w.duckdb"]
+    for name, value in extra.items():
+        argv += [f"--{name}", value]
+    return argv
+
+
+def test_glue_arguments_are_parsed_with_defaults() -> None:
+    args = parse_args(glue_argv())
+    assert args.source_keys == [KEY]  # delivered twice, processed once
+    assert (args.job_name, args.job_run_id) == ("ecom-process", "jr_abc")
+    assert (args.inputs, args.outputs) == ("s3://data-bucket/", "s3://data-bucket/")
+    assert args.dims == "s3://data-bucket/dims/"
+    assert args.rejects == "s3://data-bucket/rejects/"
+    assert (args.small_max, args.medium_max) == (Decimal(100), Decimal(500))
+    assert args.summary_topic_arn is None
+
+
+def test_optional_arguments_override() -> None:
+    args = parse_args(glue_argv(input_root="file:///stage/in/", output_root="file:///stage/out",
+                                small_max="50", medium_max="250.5", summary_topic_arn="arn:aws:sns:x"))
+    assert args.inputs == "file:///stage/in/"
+    assert (args.small_max, args.medium_max) == (Decimal(50), Decimal("250.5"))
+    assert args.rejects == "file:///stage/out/rejects/"
+    assert args.summary_topic_arn == "arn:aws:sns:x"
+
+
+@pytest.mark.parametrize("bad", [
+    {"source_keys": "not json"}, {"source_keys": "[]"}, {"small_max": "600"}, {"medium_max": "abc"}])
+def test_bad_arguments_fail_fast(bad: dict[str, str]) -> None:
+    with pytest.raises(SystemExit, match="invalid job arguments"):
+        parse_args(glue_argv(**bad))
+
+
+def test_missing_required_argument_fails() -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["script", "--source_keys", "[]"])
+
+
+def test_without_run_id_a_local_one_is_made() -> None:
+    argv = ["s", "--source_keys", json.dumps([KEY]), "--data_bucket", "b", "--warehouse_url", "duckdb:///x"]
+    assert parse_args(argv).job_run_id.startswith("local-")
+
+
+@pytest.mark.parametrize(("key", "day"), [
+    (KEY, date(2023, 3, 15)),
+    ("file:///data/transactions/year=2024/month=02/day=29/transactions_2024-02-29.csv", date(2024, 2, 29)),
+    ("uploads/year=2022/month=12/day=01/x.csv", date(2022, 12, 1)),
+    ("file:///tmp/sales_2021-07-04.csv", date(2021, 7, 4)),
+    ("file:///tmp/sales.csv", date(2000, 1, 1)),
+    ("file:///tmp/sales_2021-13-40.csv", date(2000, 1, 1)),
+])
+def test_file_day(key: str, day: date) -> None:
+    assert file_day(key, date(2000, 1, 1)) == day
+
+
+def test_resolve_keys_and_uris() -> None:
+    assert resolve("s3://b/", KEY) == f"s3://b/{KEY}"
+    assert resolve("file:///x", "/a.csv") == "file:///x/a.csv"
+    assert resolve("s3://b/", "file:///y/a.csv") == "file:///y/a.csv"
+
+
+def _row(name: str, read: int, valid: int, by_reason: dict[str, int]) -> dict[str, object]:
+    return {"source_file": name, "rows_read": read, "rows_valid": valid,
+            **{r.value: by_reason.get(r.value, 0) for r in REJECT_REASONS}}
+
+
+counts = st.integers(min_value=0, max_value=10_000)
+
+
+@given(valid=counts, rejected=st.lists(counts, min_size=len(REJECT_REASONS), max_size=len(REJECT_REASONS)),
+       share=st.floats(min_value=0, max_value=1), split=st.floats(min_value=0, max_value=1))
+def test_consistent_counts_add_up(valid: int, rejected: list[int], share: float, split: float) -> None:
+    by_reason = {r.value: n for r, n in zip(REJECT_REASONS, rejected, strict=True)}
+    candidates = int(valid * share)
+    inserted = int(candidates * split)
+    per_file = file_counts(["a"], [_row("a", valid + sum(rejected), valid, by_reason)], {"a": candidates})
+    accounting = run_accounting(per_file, UpsertResult(inserted, candidates - inserted, 0))
+    assert accounting["rows_read"] == accounting["rows_valid"] + accounting["rows_rejected"]
+    assert accounting["duplicates_collapsed"] == valid - candidates
+    assert list(public(accounting)) == list(ACCOUNTING_KEYS)
+
+
+@given(valid=st.integers(min_value=1, max_value=1000), lost=st.integers(min_value=1, max_value=50))
+def test_a_lost_row_fails_loudly(valid: int, lost: int) -> None:
+    per_file = file_counts(["a"], [_row("a", valid + lost, valid, {})], {"a": valid})
+    with pytest.raises(AccountingError, match="rows_read"):
+        run_accounting(per_file, UpsertResult(valid, 0, 0))
+
+
+def test_upsert_that_misses_candidates_fails() -> None:
+    per_file = file_counts(["a"], [_row("a", 10, 10, {})], {"a": 8})
+    with pytest.raises(AccountingError, match="candidates 8 != inserted 7"):
+        run_accounting(per_file, UpsertResult(7, 0, 0))
+
+
+def test_more_candidates_than_valid_rows_fails() -> None:
+    per_file = file_counts(["a"], [_row("a", 10, 10, {})], {"a": 11})
+    with pytest.raises(AccountingError, match="a count is negative"):
+        run_accounting(per_file, UpsertResult(11, 0, 0))
+
+
+def test_files_without_rows_get_zeros_and_unknown_files_fail() -> None:
+    per_file = file_counts(["a", "b"], [_row("a", 1, 1, {})], {"a": 1})
+    assert per_file["b"] == FileCounts()
+    with pytest.raises(AccountingError, match="did not read"):
+        file_counts(["a"], [], {"z": 1})
