@@ -193,6 +193,7 @@ def _print_summary(console: Console, result: DemoResult, wall: float, report_pat
     console.print(f"  outbox         {opts.state_dir / 'outbox'}")
     console.print(f"  S3 (mirrored)  {opts.state_dir / 's3'}  (data and archive buckets)")
     console.print(f"  logs           {opts.state_dir / 'logs'}")
+    console.print(f"  stack          {opts.state_dir / 'stack.json'}  (template.yaml as provisioned locally)")
     console.print("[bold]Try next[/]")
     console.print(f'  ecom-pipeline query --warehouse {opts.warehouse} '
                   '"SELECT status, count(*), sum(total_amount) FROM fact_transactions GROUP BY 1 ORDER BY 1"')

@@ -144,6 +144,8 @@ def run_demo(options: DemoOptions, narrator: Narrator | None = None,
         _flow(rt, result, narrator)
         with _timed(result, "save local state", narrator):
             save_buckets(rt.aws.client("s3"), mirror, _kept_buckets(rt.stack))
+            # What the template became locally: names, functions, event sources, rules.
+            (options.state_dir / "stack.json").write_text(rt.stack.to_json(), encoding="utf-8")
         _collect(rt, result)
     return result
 
