@@ -45,14 +45,25 @@ def process_command(
     medium_max: Annotated[str, typer.Option(help="Medium < this <= Large.")] = "500",
 ) -> None:
     """Run the job over local FILES; print the accounting as one JSON object on the last line."""
+    from ecom_pipeline.job.entry import logger
+
+    # stdout carries only the result; the job's structured log goes to stderr while the command runs.
+    handler = logger.registered_handler
+    previous = handler.setStream(sys.stderr)  # type: ignore[attr-defined]
+    try:
+        _process(files, dims, rejects, warehouse, small_max, medium_max)
+    finally:
+        handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def _process(files: list[Path], dims: Path, rejects: Path, warehouse: str | None, small_max: str,
+             medium_max: str) -> None:
     from ecom_pipeline.job.accounting import public
-    from ecom_pipeline.job.entry import JobArgs, JobFailed, logger, run_job
+    from ecom_pipeline.job.entry import JobArgs, JobFailed, run_job
     from ecom_pipeline.job.spark import get_spark
     from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY
     from ecom_pipeline.warehouse import default_warehouse_url, open_warehouse
 
-    # stdout carries only the result; the job's structured log goes to stderr.
-    logger.registered_handler.setStream(sys.stderr)  # type: ignore[attr-defined]
     url = warehouse or default_warehouse_url()
     products = dims / PRODUCTS_KEY.removeprefix(DIMS_PREFIX)
     customers = dims / CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)

@@ -165,7 +165,8 @@ def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_i
      .select(*REJECT_COLUMNS, "year", "month", "day")
      .write.mode("overwrite").partitionBy("year", "month", "day")
      # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.
-     .options(header="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false")
+     .options(header="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false",
+              escape='"')  # RFC 4180 quoting ("" inside quotes), not Spark's default backslash
      .csv(temporary))
     return _publish_rejects(rejects.sparkSession, temporary, rejects_root.rstrip("/") + "/", run_id)
 

@@ -1,0 +1,192 @@
+"""The job's entry points over real files, local Spark and a real DuckDB warehouse."""
+
+from __future__ import annotations
+
+import csv
+import json
+import runpy
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ecom_pipeline.contracts import TRANSACTIONS_HEADER
+from ecom_pipeline.job.entry import JobArgs, JobFailed, RunReport, run_job
+from ecom_pipeline.warehouse import open_warehouse
+from pyspark.sql import SparkSession
+
+from tests.fixtures.data import GeneratedDataset, classify_row, data_lines, read_csv
+
+REPO = Path(__file__).resolve().parents[2]
+FACTS = "SELECT * EXCLUDE (updated_at, job_run_id) FROM fact_transactions ORDER BY transaction_id"
+
+
+def fresh_warehouse(path: Path, data: GeneratedDataset) -> str:
+    url = f"duckdb://{path}"
+    warehouse = open_warehouse(url)
+    warehouse.apply_schema()
+    warehouse.load_dims(str(data.products_csv), str(data.customers_csv))
+    warehouse.close()
+    return url
+
+
+def job_args(url: str, data: GeneratedDataset, out: Path, keys: list[str], **extra: Any) -> JobArgs:
+    return JobArgs.model_validate({"source_keys": keys, "data_bucket": "local", "warehouse_url": url,
+                                   "input_root": f"file://{data.root}/", "output_root": f"file://{out}/",
+                                   **extra})
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    warehouse = open_warehouse(url)
+    try:
+        return warehouse.query(sql).rows
+    finally:
+        warehouse.close()
+
+
+def oracle(data: GeneratedDataset, index: int) -> Counter[str]:
+    products = {r["product_id"] for r in read_csv(data.products_csv)}
+    customers = {r["customer_id"] for r in read_csv(data.customers_csv)}
+    lines = [line for line in data_lines(data.transaction_files[index]) if line.strip()]
+    return Counter(str(classify_row(line, products, customers)) for line in lines)
+
+
+@pytest.fixture(scope="module")
+def first_run(spark: SparkSession, generated_dataset: GeneratedDataset,
+              tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, RunReport]:
+    """Both generated days in one run into a fresh DuckDB warehouse."""
+    tmp = tmp_path_factory.mktemp("job")
+    url = fresh_warehouse(tmp / "wh.duckdb", generated_dataset)
+    report = run_job(spark, job_args(url, generated_dataset, tmp / "out", generated_dataset.transaction_keys,
+                                     JOB_RUN_ID="run-1"))
+    return url, tmp / "out", report
+
+
+def test_accounting_matches_an_independent_reading_of_the_files(
+        first_run: tuple[str, Path, RunReport], generated_dataset: GeneratedDataset) -> None:
+    url, _, report = first_run
+    accounting = report.accounting
+    for index, key in enumerate(generated_dataset.transaction_keys):
+        expected = oracle(generated_dataset, index)
+        mine = accounting["per_file"][key]
+        assert mine["rows_read"] == sum(expected.values())
+        assert mine["rows_valid"] == expected["None"]
+        assert {k: v for k, v in mine["rejects_by_reason"].items() if v} == \
+            {k: v for k, v in expected.items() if k != "None"}
+    assert accounting["rows_read"] == accounting["rows_valid"] + accounting["rows_rejected"]
+    assert accounting["rows_valid"] == accounting["candidates"] + accounting["duplicates_collapsed"]
+    assert accounting["duplicates_collapsed"] > 0  # the dataset has status updates
+    [(stored,)] = query(url, "SELECT count(*) FROM fact_transactions")
+    assert stored == accounting["inserted"] == accounting["candidates"]
+    assert (accounting["updated"], accounting["kept_stored"]) == (0, 0)
+    assert report.ok
+
+
+def test_rejects_are_written_under_day_partitions_with_reason_file_and_run(
+        first_run: tuple[str, Path, RunReport], generated_dataset: GeneratedDataset) -> None:
+    _, out, report = first_run
+    files = sorted((out / "rejects").rglob("*.csv"))
+    assert [str(f) for f in files] == sorted(r.removeprefix("file:") for r in report.reject_files)
+    rows = [row for f in files for row in read_csv(f)]
+    assert len(rows) == report.accounting["rows_rejected"]
+    assert Counter(r["reject_reason"] for r in rows) == \
+        Counter({k: v for k, v in report.accounting["rejects_by_reason"].items() if v})
+    assert {r["job_run_id"] for r in rows} == {"run-1"}
+    assert {r["source_file"] for r in rows} <= set(generated_dataset.transaction_keys)
+    days = {f.parent.relative_to(out / "rejects").as_posix() for f in files}
+    assert days <= {"year=2023/month=03/day=14", "year=2023/month=03/day=15"}
+    malformed = [r for r in rows if r["reject_reason"] == "malformed_row"]
+    assert malformed and all(r["raw_record"] for r in malformed)
+    assert not (out / "staging").exists() or not any((out / "staging").iterdir())
+
+
+def test_rerun_changes_nothing(spark: SparkSession, first_run: tuple[str, Path, RunReport],
+                               generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    url, _, report = first_run
+    before = query(url, "SELECT * FROM fact_transactions ORDER BY transaction_id")
+    again = run_job(spark, job_args(url, generated_dataset, tmp_path, generated_dataset.transaction_keys,
+                                    JOB_RUN_ID="run-2"))
+    assert (again.accounting["inserted"], again.accounting["updated"]) == (0, 0)
+    assert again.accounting["kept_stored"] == report.accounting["candidates"]
+    assert query(url, "SELECT * FROM fact_transactions ORDER BY transaction_id") == before
+
+
+def test_days_one_at_a_time_in_either_order_give_the_same_table(
+        spark: SparkSession, first_run: tuple[str, Path, RunReport], generated_dataset: GeneratedDataset,
+        tmp_path: Path) -> None:
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    later, earlier = reversed(generated_dataset.transaction_keys)
+    one = run_job(spark, job_args(url, generated_dataset, tmp_path / "a", [later]))
+    two = run_job(spark, job_args(url, generated_dataset, tmp_path / "b", [earlier]))
+    assert one.accounting["inserted"] > 0
+    assert two.accounting["kept_stored"] > 0  # day 1 rows older than day 2's status updates stay out
+    assert query(url, FACTS) == query(first_run[0], FACTS)
+
+
+def test_wrong_header_file_is_named_and_the_others_still_load(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    bad = tmp_path / "in" / "transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(TRANSACTIONS_HEADER.replace("status", "state")
+                   + "\nT1,C1,P1,1,1,2023-03-16,PayPal,Pending\n")
+    good = generated_dataset.transaction_files[0]
+    args = JobArgs.model_validate({
+        "source_keys": [f"file://{bad}", f"file://{good}"], "data_bucket": "local", "warehouse_url": url,
+        "dims_root": f"file://{generated_dataset.root}/dims/", "output_root": f"file://{tmp_path}/out/"})
+    with pytest.raises(JobFailed, match=r"transactions_2023-03-16\.csv") as failed:
+        run_job(spark, args)
+    report = failed.value.report
+    assert not report.ok and [key for key, _ in report.failed_files] == [f"file://{bad}"]
+    assert list(report.accounting["per_file"]) == [f"file://{good}"]
+    [(stored,)] = query(url, "SELECT count(*) FROM fact_transactions")
+    assert stored == report.accounting["inserted"] > 0
+
+
+def test_cli_prints_accounting_last_and_fails_on_a_bad_file(
+        generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    from ecom_pipeline.cli import app
+    from typer.testing import CliRunner
+
+    url = f"duckdb://{tmp_path}/cli.duckdb"
+    common = ["process", "--warehouse", url, "--dims", str(generated_dataset.root / "dims"),
+              "--rejects", str(tmp_path / "rejects")]
+    result = CliRunner().invoke(app, [*common, *map(str, generated_dataset.transaction_files)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert list(printed) == ["rows_read", "rows_valid", "rows_rejected", "rejects_by_reason",
+                             "duplicates_collapsed", "inserted", "updated", "kept_stored"]
+    assert printed["inserted"] > 0
+    assert printed["rows_read"] == printed["rows_valid"] + printed["rows_rejected"]
+    written = list((tmp_path / "rejects").rglob("*.csv"))
+    assert {f.relative_to(tmp_path / "rejects").parts[0] for f in written} == {"year=2023"}
+    rows = [r for f in written for r in csv.DictReader(f.open())]
+    assert len(rows) == printed["rows_rejected"]
+    assert {r["source_file"] for r in rows} <= set(generated_dataset.transaction_keys)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,c\n1,2,3\n")
+    failed = CliRunner().invoke(app, [*common, str(bad)])
+    assert failed.exit_code == 1
+    assert "bad.csv" in failed.output
+
+
+def test_glue_script_runs_the_job_and_raises_on_failure(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    argv = ["process_transactions.py", "--JOB_NAME", "ecom-process", "--JOB_RUN_ID", "jr_1",
+            "--data_bucket", "local", "--warehouse_url", url,
+            "--input_root", f"file://{generated_dataset.root}/",
+            "--output_root", f"file://{tmp_path}/out/"]
+    script = str(REPO / "glue" / "process_transactions.py")
+    monkeypatch.setattr(sys, "argv", [*argv, "--source_keys", json.dumps(generated_dataset.transaction_keys)])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(script, run_name="__main__")
+    assert done.value.code == 0
+    assert query(url, "SELECT DISTINCT job_run_id FROM fact_transactions") == [("jr_1",)]
+
+    monkeypatch.setattr(sys, "argv", [*argv, "--source_keys", json.dumps(["transactions/missing.csv"])])
+    with pytest.raises(JobFailed, match=r"missing\.csv"):
+        runpy.run_path(script, run_name="__main__")
