@@ -23,7 +23,7 @@ from ecom_pipeline.local.glue_runner import SUCCEEDED, GlueRun
 from ecom_pipeline.local.handlers import REPO_ROOT
 from ecom_pipeline.local.runtime import LocalRuntime, RuntimeOptions
 from ecom_pipeline.local.stack import Stack
-from ecom_pipeline.local.state import restore_buckets, save_buckets
+from ecom_pipeline.local.state import SavedObject, restore_buckets, save_buckets, upload_objects
 
 SCENARIOS = ("default", "late-updates", "bad-file", "backfill")
 DEFAULT_START = date(2024, 3, 1)
@@ -133,15 +133,19 @@ def run_demo(options: DemoOptions, narrator: Narrator | None = None,
                                      state_dir=options.state_dir, parameters=dict(parameters),
                                      spark_factory=spark_factory)
 
+    held: list[SavedObject] = []
+
     def restore(aws: Any, stack: Stack) -> None:
-        restore_buckets(aws.client("s3"), mirror, _kept_buckets(stack))
+        data_bucket = str(stack.outputs["DataBucketName"])
+        held.extend(restore_buckets(aws.client("s3"), mirror, _kept_buckets(stack),
+                                    hold=lambda b, k: b == data_bucket and k.startswith(TRANSACTIONS_PREFIX)))
 
     started = time.perf_counter()
     with LocalRuntime.start(runtime_options, before_notifications=restore) as rt:
         result = DemoResult(options, rt.stack, rt.stack.outputs["DataBucketName"],
                             rt.stack.outputs["ArchiveBucketName"])
         result.timings["emulated AWS up"] = time.perf_counter() - started
-        _flow(rt, result, narrator)
+        _flow(rt, result, narrator, held)
         with _timed(result, "save local state", narrator):
             save_buckets(rt.aws.client("s3"), mirror, _kept_buckets(rt.stack))
             # What the template became locally: names, functions, event sources, rules.
@@ -154,16 +158,23 @@ def _kept_buckets(stack: Stack) -> list[str]:
     return [str(stack.outputs["DataBucketName"]), str(stack.outputs["ArchiveBucketName"])]
 
 
-def _flow(rt: LocalRuntime, result: DemoResult, narrator: Narrator) -> None:
+def _flow(rt: LocalRuntime, result: DemoResult, narrator: Narrator, held: list[SavedObject]) -> None:
     options = result.options
     archived = set(rt.list_keys(result.archive_bucket, TRANSACTIONS_PREFIX))
-    waiting = set(rt.list_keys(result.data_bucket, TRANSACTIONS_PREFIX))
+    waiting = {key for _, key, _ in held}
     result.already_archived = [transaction_key(d) for d in options.day_list if transaction_key(d) in archived]
     result.waiting_before = sorted(waiting)
     todo = [d for d in options.day_list if transaction_key(d) not in archived | waiting]
     if result.already_archived:
         narrator.say(f"{len(result.already_archived)} of {options.days} day(s) were processed and archived "
                      "by an earlier run: they are not generated or loaded again.")
+    if held:
+        # Files an earlier run left in landing: dropped again now that notifications are on.
+        _warm_spark(rt, result)
+        upload_objects(rt.aws.client("s3"), held)
+        narrator.say(f"{len(held)} file(s) an earlier run left unprocessed in landing are dropped again.")
+        _setup_once(rt, result, narrator)
+        _events(rt, result, narrator)
     if options.scenario == "late-updates":
         # Day by day, like the daily schedule: each day's file carries updates to earlier days.
         for day in todo:

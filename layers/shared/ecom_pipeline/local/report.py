@@ -86,9 +86,7 @@ def count_rejects(data_mirror: Path) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for path in sorted((data_mirror / REJECTS_PREFIX).rglob("*.csv")) if data_mirror.is_dir() else []:
         with path.open(newline="", encoding="utf-8") as fh:
-            # Spark's CSV writer escapes a quote inside a field as \" (not RFC 4180's "").
-            rows = csv.DictReader(fh, escapechar="\\", doublequote=False)
-            counts.update(row.get("reject_reason") or "?" for row in rows)
+            counts.update(row.get("reject_reason") or "?" for row in csv.DictReader(fh))
     order = {r.value: i for i, r in enumerate(REJECT_REASONS)}
     return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], 99)))
 
