@@ -50,7 +50,7 @@ def stage(spark: SparkSession, dims: tuple[DataFrame, DataFrame], frames: list[D
     for frame in frames[1:]:
         raw = raw.unionByName(frame)
     validated = transforms.validate(raw, *dims)
-    facts = transforms.to_facts(transforms.collapse(transforms.candidates(validated)), *dims,
+    facts = transforms.to_facts(transforms.survivors(transforms.prepare(validated)), *dims,
                                 keys=[f"file{i}.csv" for i in range(len(frames))], run_id="run-1",
                                 run_at=RUN_AT, small_max=small_max, medium_max=medium_max)
     assert tuple(facts.columns) == FACT_COLUMNS
@@ -189,7 +189,8 @@ def test_ties_keep_the_later_input_row_across_files(spark: SparkSession,
 def test_rejects_keep_raw_values_and_file_day(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
     raw = raw_frame(spark, [{"quantity": " x ", "transaction_date": "2023-03-10"},
                             {"transaction_date": "garbage", "quantity": "-1"}])
-    rows = transforms.rejects(transforms.validate(raw, *dims), ["k.csv"], "run-9").orderBy("transaction_date")
+    prepared = transforms.prepare(transforms.validate(raw, *dims))
+    rows = transforms.rejects(prepared, ["k.csv"], "run-9").orderBy("transaction_date")
     got = [r.asDict() for r in rows.collect()]
     assert [(r["quantity"], r["reject_reason"], r["source_file"], r["job_run_id"], r["_reject_day"])
             for r in got] == [(" x ", "invalid_quantity", "k.csv", "run-9", date(2023, 3, 10)),

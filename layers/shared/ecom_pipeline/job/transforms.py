@@ -147,9 +147,23 @@ def transaction_class(total: Column, small_max: Decimal, medium_max: Decimal) ->
             .otherwise(TransactionClass.LARGE.value))
 
 
-def candidates(validated: DataFrame) -> DataFrame:
-    """The valid rows, typed and narrow (what the collapse shuffles), with file index and input order."""
-    return validated.where(F.col(REJECT_REASON).isNull()).select(
+RANK: Final = "_rank"  # 1 = the row that survives the collapse of its transaction_id
+_RAW = "raw_"
+_TYPED = ("transaction_id", "customer_id", "product_id", "quantity", "price", "total_amount",
+          "transaction_date", "payment_type", "status", "status_rank", FILE_INDEX)
+
+
+def prepare(validated: DataFrame) -> DataFrame:
+    """Every row once, narrow, ranked within its transaction_id: what the job materialises.
+
+    Valid rows carry typed values; rejected rows also carry their raw text (null for valid rows, so
+    the shuffle stays narrow). RANK orders the valid rows of a transaction_id by (date, status rank,
+    input order) descending: RANK 1 is the row the collapse keeps. Rejects rank among themselves only.
+    """
+    valid = F.col(REJECT_REASON).isNull()
+    rows = validated.select(
+        *[F.when(~valid, F.col(name)).alias(_RAW + name) for name in TRANSACTION_COLUMNS],
+        CORRUPT_RECORD, REJECT_REASON, FILE_DAY,
         "transaction_id", "customer_id", "product_id",
         F.col(QUANTITY).alias("quantity"),
         F.col(PRICE).alias("price"),
@@ -159,14 +173,14 @@ def candidates(validated: DataFrame) -> DataFrame:
         status_rank().alias("status_rank"),
         FILE_INDEX, INPUT_ORDER,
     )
-
-
-def collapse(rows: DataFrame) -> DataFrame:
-    """One row per transaction_id: the greatest (date, status rank); a tie keeps the later input row."""
-    latest = Window.partitionBy("transaction_id").orderBy(
+    latest = Window.partitionBy("transaction_id", REJECT_REASON).orderBy(
         F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
-    return (rows.withColumn("_n", F.row_number().over(latest))
-            .where(F.col("_n") == 1).drop("_n", INPUT_ORDER))
+    return rows.withColumn(RANK, F.row_number().over(latest))
+
+
+def survivors(prepared: DataFrame) -> DataFrame:
+    """One valid row per transaction_id: the greatest (date, status rank); a tie keeps the later input."""
+    return prepared.where(F.col(REJECT_REASON).isNull() & (F.col(RANK) == 1)).select(*_TYPED)
 
 
 def source_file(keys: list[str]) -> Column:
@@ -174,10 +188,10 @@ def source_file(keys: list[str]) -> Column:
     return F.element_at(F.array(*[F.lit(key) for key in keys]), F.col(FILE_INDEX) + 1)
 
 
-def to_facts(collapsed: DataFrame, products: DataFrame, customers: DataFrame, *, keys: list[str],
+def to_facts(survivors: DataFrame, products: DataFrame, customers: DataFrame, *, keys: list[str],
              run_id: str, run_at: datetime, small_max: Decimal, medium_max: Decimal) -> DataFrame:
     """Fact rows in contracts.FACT_COLUMNS: dims attached, class, source file, run id, run time."""
-    enriched = (collapsed
+    enriched = (survivors
                 .join(F.broadcast(product_lookup(products)), on="product_id", how="left")
                 .join(F.broadcast(customer_lookup(customers)), on="customer_id", how="left"))
     columns: dict[str, Column] = {
@@ -190,17 +204,17 @@ def to_facts(collapsed: DataFrame, products: DataFrame, customers: DataFrame, *,
     return enriched.select(*[columns.get(name, F.col(name)).alias(name) for name in FACT_COLUMNS])
 
 
-def rejects(validated: DataFrame, keys: list[str], run_id: str) -> DataFrame:
+def rejects(prepared: DataFrame, keys: list[str], run_id: str) -> DataFrame:
     """The rejected rows: raw values (the whole raw line when malformed), reason, source file, run id.
 
     REJECT_DAY says which day's partition a reject belongs to: its own date when that is valid,
     otherwise the day of the file it came from.
     """
-    return validated.where(F.col(REJECT_REASON).isNotNull()).select(
-        *TRANSACTION_COLUMNS,
+    return prepared.where(F.col(REJECT_REASON).isNotNull()).select(
+        *[F.col(_RAW + name).alias(name) for name in TRANSACTION_COLUMNS],
         F.col(CORRUPT_RECORD).alias("raw_record"),
         REJECT_REASON,
         source_file(keys).alias(SOURCE_FILE),
         F.lit(run_id).alias(JOB_RUN_ID),
-        F.coalesce(F.col(DATE), F.col(FILE_DAY)).alias(REJECT_DAY),
+        F.coalesce(F.col("transaction_date"), F.col(FILE_DAY)).alias(REJECT_DAY),
     )
