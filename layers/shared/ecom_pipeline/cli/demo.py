@@ -89,7 +89,8 @@ def _quiet_runtime_output(log_dir: Path) -> Iterator[None]:
 @app.command("demo")
 def demo_command(
     scenario: Annotated[str, typer.Option(help=f"One of: {', '.join(SCENARIOS)}.")] = "default",
-    days: Annotated[int, typer.Option(help="Days of transactions to generate.", min=1)] = 3,
+    days: Annotated[int | None, typer.Option(
+        help="Days of transactions to generate (default 3; 30 for --scenario backfill).", min=1)] = None,
     rows_per_day: Annotated[int, typer.Option(help="Transactions per day file.", min=1)] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generator.")] = 42,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = DEFAULT_START.isoformat(),
@@ -102,8 +103,8 @@ def demo_command(
     """Run the whole event-driven pipeline locally: generator -> S3 -> SQS -> glue_trigger -> Glue job ->
     warehouse -> state change -> SNS -> archiver + e-mail outbox. Safe to rerun: it continues."""
     console = Console(file=sys.stdout)
-    if scenario == "backfill" and days == 3:
-        days = 30
+    if days is None:
+        days = 30 if scenario == "backfill" else 3
     try:
         options = DemoOptions(days=days, rows_per_day=rows_per_day, seed=seed,
                               start=date.fromisoformat(start), scenario=scenario, warehouse_url=warehouse,
