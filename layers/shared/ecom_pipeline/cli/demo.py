@@ -28,7 +28,7 @@ from ecom_pipeline.local.demo import (
     run_demo,
     summary_json,
 )
-from ecom_pipeline.local.runtime import LocalRuntime
+from ecom_pipeline.local.runtime import FlowStuck, LocalRuntime
 
 
 class RichNarrator(Narrator):
@@ -118,8 +118,19 @@ def demo_command(
                   "installing; this run starts after that.[/]")
     narrator = RichNarrator(console)
     started = time.perf_counter()
+    from ecom_pipeline.warehouse import WarehouseError, open_warehouse
+
+    try:  # fail fast, before anything starts, when the warehouse cannot be reached
+        open_warehouse(options.warehouse).close()
+    except Exception as exc:
+        console.print(f"[bold red]error:[/] cannot open the warehouse {options.warehouse}: {exc}")
+        raise typer.Exit(code=2) from exc
     with _quiet_runtime_output(options.state_dir / "logs"):
-        result = run_demo(options, narrator)
+        try:
+            result = run_demo(options, narrator)
+        except (WarehouseError, FlowStuck) as exc:
+            console.print(f"[bold red]error:[/] {exc}  (logs: {options.state_dir / 'logs'})")
+            raise typer.Exit(code=1) from exc
         report_path = None
         if report:
             with narrator.stage("report"):
