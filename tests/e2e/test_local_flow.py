@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ecom_pipeline.cli import app
 from ecom_pipeline.contracts import STATUS_RANK, TRANSACTION_COLUMNS, TRANSACTIONS_HEADER, classify
 from ecom_pipeline.local.demo import WRONG_HEADER, DemoOptions, DemoResult, run_demo
 from ecom_pipeline.warehouse import open_warehouse
+from typer.testing import CliRunner
 
 from tests.fixtures.data import classify_row
 
@@ -217,6 +219,21 @@ def test_a_file_left_in_landing_is_picked_up_by_the_next_run(first_run: DemoResu
     assert again.archive_keys == first_run.archive_keys and again.data_keys == []
     assert again.runs[0].accounting["inserted"] == again.runs[0].accounting["updated"] == 0
     assert _warehouse_rows(first_run.options.warehouse) == before
+
+
+def test_the_command_reports_a_rerun_with_nothing_to_do(first_run: DemoResult, state_dir: Path) -> None:
+    args = ["demo", "--scenario", "bad-file", "--days", str(DAYS), "--rows-per-day", str(ROWS),
+            "--seed", "11", "--start", START.isoformat(), "--state-dir", str(state_dir)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"{DAYS} of {DAYS} day(s) were processed and archived by an earlier run" in result.output
+    summary = json.loads((state_dir / "summary.json").read_text())
+    assert summary["runs"] == [] and summary["generated"] == []
+    page = (state_dir / "report.html").read_text()
+    charts = sorted(p.name for p in (state_dir / "report").glob("*.png"))
+    assert charts == ["orders_by_status.png", "rejects_by_reason.png", "revenue_by_category.png",
+                      "revenue_by_class.png", "revenue_by_day.png"]
+    assert all(f"report/{name}" in page for name in charts)
 
 
 def test_the_dropped_bad_file_really_had_the_wrong_header() -> None:
