@@ -11,12 +11,13 @@ import os
 import sys
 import types
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import S3Model, SnsModel
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, S3Model, SnsModel
 from ecom_pipeline.local.runtime import LOCAL_NOTIFICATION_EMAIL, LocalRuntime, RuntimeOptions
 
 TEMPLATE = """
@@ -71,6 +72,9 @@ Resources:
         MaximumRetryAttempts: 1
         DestinationConfig: {OnFailure: {Type: SQS, Destination: !GetAtt Failures.Arn}}
       Events:
+        Daily:
+          Type: Schedule
+          Properties: {Schedule: rate(1 day)}
         Files:
           Type: SQS
           Properties:
@@ -93,9 +97,13 @@ class Consumer:
         self.sqs_batches: list[list[str]] = []
         self.sns_messages: list[str] = []
         self.environment: list[str | None] = []
+        self.scheduled: list[EventBridgeModel] = []
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.environment.append(os.environ.get("LANDING"))
+        if "Records" not in event:
+            self.scheduled.append(parse(event, model=EventBridgeModel))
+            return {}
         records = event["Records"]
         if records[0].get("EventSource") == "aws:sns":
             self.sns_messages.extend(r.Sns.Message for r in parse(event, model=SnsModel).Records)
@@ -193,3 +201,12 @@ def test_a_function_that_raises_on_sns_is_retried_then_recorded(runtime: LocalRu
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["responsePayload"]["errorMessage"] == "archive bucket unreachable"
     assert record["requestPayload"]["Records"][0]["Sns"]["Message"] == '{"type": "done"}'
+
+
+def test_a_schedule_invokes_its_function_with_a_scheduled_event(runtime: LocalRuntime,
+                                                               consumer: Consumer) -> None:
+    at = datetime(2024, 3, 15, 0, 5, tzinfo=UTC)
+    assert runtime.fire_schedules(at) == 1
+    (event,) = consumer.scheduled
+    assert event.source == "aws.events" and event.detail_type == "Scheduled Event"
+    assert event.time == at

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,17 @@ LOCAL_NOTIFICATION_EMAIL = "data-team@example.com"
 
 
 BeforeNotifications = Callable[[LocalAws, Stack], None]
+
+
+def scheduled_event(stack: Stack, function: str, at: datetime) -> dict[str, Any]:
+    """The event a schedule rule sends (see events/generator_schedule.json)."""
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": stack.account_id, "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": stack.region,
+        "resources": [f"arn:aws:events:{stack.region}:{stack.account_id}:rule/{stack.name}-{function}"],
+        "detail": {},
+    }
 
 
 class FlowStuck(TimeoutError):
@@ -82,6 +95,17 @@ class LocalRuntime:
     def invoke(self, code_dir: str, event: dict[str, Any]) -> Any:
         """Invoke the function whose code is functions/<code_dir>/ synchronously (like `sam local invoke`)."""
         return self.invoker.invoke(self.stack.function_by_code(code_dir).logical_id, event, source="manual")
+
+    def fire_schedules(self, at: datetime) -> int:
+        """What EventBridge Scheduler does at `at`: every enabled schedule invokes its function with a
+        "Scheduled Event" (or the schedule's constant Input). Returns how many fired."""
+        fired = 0
+        for schedule in (s for s in self.stack.schedules if s.enabled):
+            event = schedule.input if schedule.input is not None else scheduled_event(
+                self.stack, schedule.function, at)
+            self.invoker.invoke(schedule.function, event, source="schedule")
+            fired += 1
+        return fired
 
     def step(self) -> int:
         """One round: SQS batches to Lambdas, waiting Glue runs, SNS deliveries. Returns work done."""
