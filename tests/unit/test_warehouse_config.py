@@ -112,3 +112,23 @@ def test_retry_gives_up_after_the_bound_and_reraises() -> None:
         with_retry(always_conflicts, attempts=4, base_delay=1.0, max_delay=3.0, sleep=slept.append)
     assert len(calls) == 4 and len(slept) == 3
     assert all(0.5 <= s <= 3.0 for s in slept)
+
+
+def test_redshift_adapter_needs_neither_duckdb_nor_psycopg() -> None:
+    # The Glue job and the deploy-time custom resource have boto3 but not the local engines.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in ('duckdb', 'psycopg'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from ecom_pipeline.warehouse import open_warehouse\n"
+        "open_warehouse('redshift://?workgroup=wg1&database=dev&iam_role=arn:r&region=us-east-1')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
