@@ -138,7 +138,8 @@ def staging_uri(output_root: str, run_id: str) -> str:
 
 def write_staged(staged: DataFrame, uri: str) -> None:
     """The batch as Parquet part files in a run-scoped directory (replaced if the run is retried)."""
-    staged.write.mode("overwrite").parquet(uri)
+    # transaction_id is unique per batch: a dictionary for it is built, overflows and is thrown away.
+    staged.write.mode("overwrite").option("parquet.enable.dictionary#transaction_id", "false").parquet(uri)
 
 
 def delete_tree(spark: SparkSession, uri: str) -> None:

@@ -9,7 +9,9 @@ from pyspark.sql import SparkSession
 # Settings that matter for a small cluster or a laptop; on Glue the service owns the session config.
 LOCAL_CONF: dict[str, str] = {
     "spark.sql.adaptive.enabled": "true",
-    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    # A few even-sized shuffle partitions keep both cores busy; AQE's coalescing would merge them into
+    # an odd count that leaves one core idle for the last wave.
+    "spark.sql.adaptive.coalescePartitions.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
