@@ -28,6 +28,7 @@ from ecom_pipeline.local.demo import (
     run_demo,
     summary_json,
 )
+from ecom_pipeline.local.handlers import REPO_ROOT
 from ecom_pipeline.local.runtime import FlowStuck, LocalRuntime
 
 
@@ -99,6 +100,8 @@ def demo_command(
     )] = None,
     state_dir: Annotated[Path, typer.Option(help="Where the local state lives.")] = Path(".local"),
     report: Annotated[bool, typer.Option(help="Write .local/report.html with charts.")] = True,
+    template: Annotated[Path, typer.Option(help="The SAM template the local stack is provisioned from.",
+                                           exists=True, dir_okay=False)] = REPO_ROOT / "template.yaml",
 ) -> None:
     """Run the whole event-driven pipeline locally: generator -> S3 -> SQS -> glue_trigger -> Glue job ->
     warehouse -> state change -> SNS -> archiver + e-mail outbox. Safe to rerun: it continues."""
@@ -108,7 +111,7 @@ def demo_command(
     try:
         options = DemoOptions(days=days, rows_per_day=rows_per_day, seed=seed,
                               start=date.fromisoformat(start), scenario=scenario, warehouse_url=warehouse,
-                              state_dir=state_dir)
+                              state_dir=state_dir, template=template)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console.rule(f"[bold]ecom-pipeline demo[/] · scenario [cyan]{scenario}[/] · {days} day(s) × "
