@@ -16,12 +16,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
 from ecom_pipeline.job import io, transforms
-from ecom_pipeline.job.accounting import FileCounts, file_counts, run_accounting
+from ecom_pipeline.job.accounting import AccountingError, FileCounts, file_counts, run_accounting
 from ecom_pipeline.job.schema import FILE_INDEX, REJECT_REASON, SOURCE_FILE
 from ecom_pipeline.job.summary import publish_summary, summary_message
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY, REJECTS_PREFIX
@@ -195,9 +195,10 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     """Read, validate, enrich and collapse `good` files; write staged Parquet and rejects; count per file.
 
     The input is parsed once: the prepared rows (narrow, already shuffled and ranked for the collapse)
-    are materialised with a local checkpoint, and the counts, the staged batch and the rejects are all
-    read from it. (Spark's columnar cache costs more to build than the CSV costs to parse; a checkpoint
-    of the shuffled rows does not.) Candidates are counted from the staged files themselves.
+    are materialised with a local checkpoint, and the staged batch and the rejects are both written from
+    it. (Spark's columnar cache costs more to build than the CSV costs to parse; a checkpoint of the
+    shuffled rows does not.) The per-file counts are observed metrics of the staging write: computed while
+    its rows stream by, no extra Spark job; candidates are the rows that write kept.
     """
     products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
                                        io.resolve(args.dims, CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
@@ -205,8 +206,9 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     validated = transforms.validate(io.read_transactions(spark, good), products, customers)
     prepared = transforms.prepare(validated).localCheckpoint(eager=True)
     try:
-        counted = _counts_per_file(keys, prepared)
-        facts = transforms.to_facts(transforms.survivors(prepared), products, customers, keys=keys,
+        observation = Observation(f"counts-{run_id}")
+        observed = prepared.observe(observation, *_count_exprs(len(keys)))
+        facts = transforms.to_facts(transforms.survivors(observed), products, customers, keys=keys,
                                     run_id=run_id, run_at=run_at,
                                     small_max=args.small_max, medium_max=args.medium_max)
         staged_uri = io.staging_uri(args.outputs, run_id)
@@ -215,8 +217,8 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
                                         args.rejects, run_id)
     finally:
         prepared.unpersist()
-    candidates = _candidates_per_file(spark, staged_uri)
-    per_file = file_counts([s.key for s in good], counted, candidates)
+    counted, candidates = _counts_per_file(keys, observation.get)
+    per_file = file_counts(keys, counted, candidates)
     return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
 
 
@@ -229,20 +231,32 @@ def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id:
     return staged.per_file, upsert
 
 
-def _counts_per_file(keys: list[str], prepared: DataFrame) -> list[dict[str, Any]]:
-    """rows read, valid and rejected by reason per source file, in one aggregation pass."""
+_METRICS = ("rows_read", "rows_valid", *(code.value for code in REJECT_REASONS), "candidates")
+
+
+def _count_exprs(files: int) -> list[Column]:
+    """Per source file: rows read, valid, rejected by reason, and surviving the collapse (candidates)."""
     reason = F.col(REJECT_REASON)
-    counts = [F.count(F.lit(1)).alias("rows_read"),
-              F.count(F.when(reason.isNull(), 1)).alias("rows_valid"),
-              *[F.count(F.when(reason == code.value, 1)).alias(code.value) for code in REJECT_REASONS]]
-    rows = prepared.groupBy(FILE_INDEX).agg(*counts).collect()
-    return [{**row.asDict(), SOURCE_FILE: keys[row[FILE_INDEX]]} for row in rows]
+    exprs = []
+    for index in range(files):
+        mine = F.col(FILE_INDEX) == index
+        conditions = [mine, mine & reason.isNull(),
+                      *[mine & (reason == code.value) for code in REJECT_REASONS],
+                      mine & reason.isNull() & (F.col(transforms.RANK) == 1)]
+        exprs += [F.count(F.when(condition, 1)).alias(f"{index}.{name}")
+                  for condition, name in zip(conditions, _METRICS, strict=True)]
+    return exprs
 
 
-def _candidates_per_file(spark: SparkSession, staged_uri: str) -> dict[str, int]:
-    """Rows staged per source file, counted from what was actually written."""
-    rows = spark.read.parquet(staged_uri).groupBy(SOURCE_FILE).count().collect()
-    return {row[SOURCE_FILE]: int(row["count"]) for row in rows}
+def _counts_per_file(keys: list[str],
+                     observed: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """(rows per file for accounting.file_counts, candidates per file) from the observed metrics."""
+    if not observed:
+        raise AccountingError("the staging write reported no counts")
+    rows = [{SOURCE_FILE: key, **{name: int(observed[f"{index}.{name}"]) for name in _METRICS}}
+            for index, key in enumerate(keys)]
+    candidates = {key: int(observed[f"{index}.candidates"]) for index, key in enumerate(keys)}
+    return rows, candidates
 
 
 def _upsert(args: JobArgs, staged_uri: str, candidates: int, warehouse: Warehouse | None) -> UpsertResult:
