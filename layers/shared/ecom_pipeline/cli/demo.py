@@ -198,6 +198,13 @@ def _print_summary(console: Console, result: DemoResult, wall: float, report_pat
     timing = Table(title="Time per stage", title_justify="left", show_header=False, box=None, padding=(0, 2))
     for name, seconds in result.timings.items():
         timing.add_row(name, f"{seconds:.1f}s")
+        if name == "event flow":
+            # Where the event flow's time went: the Glue runs and each function's invocations.
+            glue_s = sum(r.seconds for r in result.runs)
+            timing.add_row("  Glue runs", f"{glue_s:.1f}s  ({len(result.runs)} runs)")
+            for code, secs in result.invocation_seconds.items():
+                if code != "generator":
+                    timing.add_row(f"  {code}", f"{secs:.1f}s  ({result.invocations[code]} calls)")
     timing.add_row("[bold]total wall time[/]", f"[bold]{wall:.1f}s[/]")
     console.print(timing)
 

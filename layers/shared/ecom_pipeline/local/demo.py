@@ -83,7 +83,8 @@ class DemoResult:
     dead_letters: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    invocations: dict[str, int] = field(default_factory=dict)
+    invocations: dict[str, int] = field(default_factory=dict)  # function code dir -> calls
+    invocation_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def processed(self) -> list[str]:
@@ -362,6 +363,7 @@ def _collect(rt: LocalRuntime, result: DemoResult) -> None:
     for inv in rt.invoker.invocations:
         code = rt.stack.functions[inv.function].code_dir
         result.invocations[code] = result.invocations.get(code, 0) + 1
+        result.invocation_seconds[code] = result.invocation_seconds.get(code, 0.0) + inv.seconds
 
 
 def summary_json(result: DemoResult) -> str:
