@@ -99,6 +99,7 @@ def _money(x: float, _pos: Any = None) -> str:
 
 
 def _label_bars(ax: Any, bars: Any, labels: list[str]) -> None:
+    ax.margins(y=0.12)  # headroom for the labels above the tallest bar
     for bar, label in zip(bars, labels, strict=True):
         ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
                     fontsize=9, color="#374151", xytext=(0, 3), textcoords="offset points")
