@@ -85,6 +85,13 @@ def write_batches(root: Path, stored: int, staged: int) -> tuple[Path, Path]:
     return base, batch
 
 
+def expected_counts(stored: int, staged: int) -> UpsertResult:
+    """What the batch from write_batches must do to the stored table (checked on every repeat)."""
+    existing = int(staged * 0.6)
+    updated = len(range(stored - existing + (stored - existing) % 2, stored, 2))  # the even stored ids
+    return UpsertResult(inserted=staged - existing, updated=updated, kept_stored=existing - updated)
+
+
 def timed_upsert(url: str, batch: Path) -> tuple[float, float, UpsertResult]:
     """(wall seconds, this process's CPU seconds, result) of one upsert_facts call."""
     wh = open_warehouse(url)
@@ -96,7 +103,8 @@ def timed_upsert(url: str, batch: Path) -> tuple[float, float, UpsertResult]:
         wh.close()
 
 
-def bench_duckdb(root: Path, base: Path, batch: Path, repeats: int) -> tuple[list[float], list[float]]:
+def bench_duckdb(root: Path, base: Path, batch: Path, repeats: int,
+                 expected: UpsertResult) -> tuple[list[float], list[float]]:
     template = root / "template.duckdb"
     wh = open_warehouse(f"duckdb://{template}")
     wh.apply_schema()
@@ -108,6 +116,7 @@ def bench_duckdb(root: Path, base: Path, batch: Path, repeats: int) -> tuple[lis
         shutil.copyfile(template, work)
         seconds, cpu, result = timed_upsert(f"duckdb://{work}", batch)
         print(f"  duckdb staged upsert: {seconds:.2f}s (cpu {cpu:.2f}s) {result}", file=sys.stderr)
+        assert result == expected, f"wrong counts {result}, expected {expected}"
         times.append(seconds)
         cpu_times.append(cpu)
     return times, cpu_times
@@ -150,7 +159,7 @@ def bench_row_by_row(root: Path, batch: Path, sample: int, repeats: int, indexed
     return per_row
 
 
-def bench_postgres(base: Path, batch: Path, repeats: int) -> list[float]:
+def bench_postgres(base: Path, batch: Path, repeats: int, expected: UpsertResult) -> list[float]:
     from tests.fixtures.postgres import throwaway_postgres
 
     with throwaway_postgres("-c shared_buffers=1GB -c work_mem=256MB -c maintenance_work_mem=1GB") as url:
@@ -165,6 +174,7 @@ def bench_postgres(base: Path, batch: Path, repeats: int) -> list[float]:
             wh.query("VACUUM ANALYZE fact_transactions")
             seconds, _, result = timed_upsert(url, batch)  # the work happens in the server process
             print(f"  postgres staged upsert: {seconds:.2f}s {result}", file=sys.stderr)
+            assert result == expected, f"wrong counts {result}, expected {expected}"
             times.append(seconds)
         wh.close()
     return times
@@ -184,12 +194,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-upsert-") as tmp:
         root = Path(tmp)
         base, batch = write_batches(root, args.stored, args.staged)
-        duck_times, duck_cpu = bench_duckdb(root, base, batch, args.repeats)
+        expected = expected_counts(args.stored, args.staged)
+        duck_times, duck_cpu = bench_duckdb(root, base, batch, args.repeats, expected)
         duck = statistics.median(duck_times)
         naive = statistics.median(bench_row_by_row(root, batch, args.sample, args.repeats, indexed=False))
         naive_indexed = statistics.median(bench_row_by_row(root, batch, args.sample, args.repeats,
                                                            indexed=True))
-        pg = None if args.no_postgres else statistics.median(bench_postgres(base, batch, args.repeats))
+        pg = None
+        if not args.no_postgres:
+            pg = statistics.median(bench_postgres(base, batch, args.repeats, expected))
 
     figures = {
         "stored_rows": args.stored, "staged_rows": args.staged, "repeats": args.repeats,
