@@ -12,7 +12,8 @@ What is timed:
 - Spark cold: a fresh Python + JVM (subprocess). Reported twice: the first run alone, and the first run
   plus SparkSession start-up (JVM launch).
 - Spark warm: later runs in the same session, median of `--repeats` runs.
-Ratios are Spark time / DuckDB time measured in this same invocation.
+Ratios are Spark time / DuckDB time measured in this same invocation. CPU seconds (this process for
+DuckDB, the JVM for Spark, from /proc) are reported too: on a shared machine they are the steadier figure.
 """
 
 from __future__ import annotations
@@ -103,21 +104,29 @@ REJECTS = """SELECT transaction_id, customer_id, product_id, quantity, price, tr
     FROM reject_errors"""
 
 
-def duckdb_run(ctes: str, target: Path) -> tuple[float, float]:
-    """(one-query seconds, one-query + rejects seconds) of one DuckDB run on 2 threads."""
+def _cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by this process, or by process `pid` (the JVM)."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def duckdb_run(ctes: str, target: Path) -> tuple[float, float, float]:
+    """(one-query s, one-query + rejects s, one-query CPU s) of one DuckDB run on 2 threads."""
     import duckdb
 
     target.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect()
     conn.execute("SET threads = 2")
-    start = time.perf_counter()
+    cpu, start = _cpu_s(), time.perf_counter()
     conn.execute(f"COPY ({ctes} {STAGED}) TO '{target}/staged.parquet' (FORMAT parquet)")
-    one = time.perf_counter() - start
+    one, one_cpu = time.perf_counter() - start, _cpu_s() - cpu
     # The same outputs as the job: the rejects too (validation rejects + the malformed rows).
     conn.execute(f"COPY ({ctes} {REJECTS}) TO '{target}/rejects.csv' (HEADER)")
     both = time.perf_counter() - start
     conn.close()
-    return one, both
+    return one, both, one_cpu
 
 
 def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
@@ -136,7 +145,9 @@ def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
     spark = get_spark("local[2]")
     spark.range(1).count()  # the JVM and the session are up
     session_s = time.perf_counter() - t0
+    jvm = int(spark._jvm.ProcessHandle.current().pid())
     runs: list[float] = []
+    cpus: list[float] = []
     counts: dict[str, object] = {}
     for i in range(repeats + 1):
         if i:
@@ -146,12 +157,14 @@ def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
             "source_keys": [key], "data_bucket": "bench", "warehouse_url": "duckdb:///unused",
             "input_root": f"file://{data}/", "output_root": f"file://{out}/spark/", "JOB_RUN_ID": run_id})
         good = source_files(args.source_keys, args.inputs, DAY)
-        start = time.perf_counter()
+        cpu, start = _cpu_s(jvm), time.perf_counter()
         staged = stage_batch(spark, args, good, run_id, datetime.now(UTC))
         runs.append(time.perf_counter() - start)
+        cpus.append(_cpu_s(jvm) - cpu)
         counts = {name: vars(c) for name, c in staged.per_file.items()}
     spark.stop()
-    return {"session_start_s": session_s, "spark_runs": runs, "duck_runs": duck, "per_file": counts}
+    return {"session_start_s": session_s, "spark_runs": runs, "spark_cpu": cpus, "duck_runs": duck,
+            "per_file": counts}
 
 
 def main() -> None:
@@ -183,9 +196,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     spark_runs, duck_runs = measured["spark_runs"], measured["duck_runs"]
     cold, warm = spark_runs[0], statistics.median(spark_runs[1:])
-    duck_cold, duck_cold_rejects = duck_runs[0]
-    duck_warm = statistics.median(one for one, _ in duck_runs[1:])
-    duck_warm_rejects = statistics.median(both for _, both in duck_runs[1:])
+    duck_cold, duck_cold_rejects, duck_cold_cpu = duck_runs[0]
+    duck_warm = statistics.median(one for one, _, _ in duck_runs[1:])
+    duck_warm_rejects = statistics.median(both for _, both, _ in duck_runs[1:])
+    duck_warm_cpu = statistics.median(cpu for _, _, cpu in duck_runs[1:])
+    spark_cpu = measured["spark_cpu"]
     session = measured["session_start_s"]
     result = {
         "rows": args.rows, "repeats": args.repeats, "load_average": list(os.getloadavg()),
@@ -200,6 +215,12 @@ def main() -> None:
         "ratio_warm": round(warm / duck_warm, 2),
         "ratio_cold_run_vs_duckdb_with_rejects": round(cold / duck_cold_rejects, 2),
         "ratio_warm_vs_duckdb_with_rejects": round(warm / duck_warm_rejects, 2),
+        # CPU seconds do not grow with other processes' load the way wall time does.
+        "cpu_s": {"duckdb_cold": round(duck_cold_cpu, 2), "duckdb_warm_median": round(duck_warm_cpu, 2),
+                  "spark_cold": round(spark_cpu[0], 2),
+                  "spark_warm_median": round(statistics.median(spark_cpu[1:]), 2)},
+        "cpu_ratio_cold_run": round(spark_cpu[0] / duck_cold_cpu, 2),
+        "cpu_ratio_warm": round(statistics.median(spark_cpu[1:]) / duck_warm_cpu, 2),
         "spark_per_file": measured["per_file"],
     }
     print(json.dumps(result, indent=2))
