@@ -23,7 +23,7 @@ from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJEC
 from ecom_pipeline.job import io, transforms
 from ecom_pipeline.job.accounting import AccountingError, FileCounts, file_counts, run_accounting
 from ecom_pipeline.job.schema import FILE_INDEX, REJECT_REASON, SOURCE_FILE
-from ecom_pipeline.job.summary import publish_summary, summary_message
+from ecom_pipeline.job.summary import publish_metrics, publish_summary, run_metrics, summary_message
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY, REJECTS_PREFIX
 from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
 
@@ -32,7 +32,7 @@ logger = Logger(service="process_transactions")
 DEFAULT_JOB_NAME = "process_transactions"
 REQUIRED_ARGS = ("source_keys", "data_bucket", "warehouse_url")
 OPTIONAL_ARGS = ("input_root", "output_root", "dims_root", "rejects_root", "small_max", "medium_max",
-                 "summary_topic_arn", "JOB_NAME", "JOB_RUN_ID")
+                 "summary_topic_arn", "metrics_namespace", "JOB_NAME", "JOB_RUN_ID")
 
 
 class JobFailed(RuntimeError):
@@ -58,6 +58,7 @@ class JobArgs(BaseModel):
     small_max: Decimal = DEFAULT_SMALL_MAX
     medium_max: Decimal = DEFAULT_MEDIUM_MAX
     summary_topic_arn: str | None = None
+    metrics_namespace: str | None = None
     job_name: str = Field(DEFAULT_JOB_NAME, alias="JOB_NAME")
     job_run_id: str = Field(default_factory=lambda: f"local-{uuid.uuid4().hex[:12]}", alias="JOB_RUN_ID")
 
@@ -170,6 +171,8 @@ def run_job(spark: SparkSession, args: JobArgs, warehouse: Warehouse | None = No
     if args.summary_topic_arn:
         subject, body = summary_message(args.job_name, run_id, list(args.source_keys), report.accounting)
         publish_summary(args.summary_topic_arn, subject, body)
+    if args.metrics_namespace:
+        publish_metrics(args.metrics_namespace, args.job_name, run_metrics(report.accounting))
     if failed:
         names = ", ".join(key for key, _ in failed)
         raise JobFailed(f"{len(failed)} file(s) rejected whole: {names}. "

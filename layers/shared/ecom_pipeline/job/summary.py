@@ -27,3 +27,23 @@ def publish_summary(topic_arn: str, subject: str, body: str) -> str:
                               MessageAttributes={"type": {"DataType": "String",
                                                           "StringValue": SUMMARY_TYPE}})
     return str(response["MessageId"])
+
+
+def run_metrics(accounting: dict[str, Any]) -> dict[str, int]:
+    """The run's figures as CloudWatch metrics (names the template's dashboard and alarms use)."""
+    return {
+        "RowsRead": int(accounting["rows_read"]),
+        "RowsLoaded": int(accounting["inserted"]) + int(accounting["updated"]),
+        "RowsRejected": int(accounting["rows_rejected"]),
+        "RowsKeptStored": int(accounting["kept_stored"]),
+        "DuplicatesCollapsed": int(accounting["duplicates_collapsed"]),
+    }
+
+
+def publish_metrics(namespace: str, job_name: str, metrics: dict[str, int]) -> None:
+    """PutMetricData with the JobName dimension; errors propagate like the summary's."""
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace=namespace,
+        MetricData=[{"MetricName": name, "Value": value, "Unit": "Count",
+                     "Dimensions": [{"Name": "JobName", "Value": job_name}]}
+                    for name, value in metrics.items()])
