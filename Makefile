@@ -47,8 +47,11 @@ lint: $(STAMP) ## ruff over the repo
 typecheck: $(STAMP) ## mypy over the shared package
 	$(BIN)/mypy layers/shared/ecom_pipeline
 
-bench: $(STAMP) ## run the benchmarks recorded in docs/benchmarks.md
-	$(BIN)/python benchmarks/bench_generator.py
+bench: $(STAMP) ## run the benchmarks recorded in docs/benchmarks.md (about 20 minutes)
+	$(BIN)/python benchmarks/bench_generator.py --rows 1000000 --baseline-rows 100000 --repeats 5
+	$(BIN)/python benchmarks/bench_job.py --repeats 5
+	$(BIN)/python benchmarks/bench_upsert.py --repeats 3
+	$(BIN)/python benchmarks/bench_demo.py --days 3 --rows 20000 --repeats 5
 
 # --- template checks (sam CLI and checkov pin conflicting libraries: each gets its own venv) ---------
 .PHONY: tools template-check
