@@ -162,7 +162,7 @@ def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_i
      .withColumn("year", F.date_format(day, "yyyy"))
      .withColumn("month", F.date_format(day, "MM"))
      .withColumn("day", F.date_format(day, "dd"))
-     .coalesce(1)  # rejects are few: one task, one file per day, no shuffle
+     .repartition(1)  # rejects are few: one file per day; the parse before it stays parallel
      .select(*REJECT_COLUMNS, "year", "month", "day")
      .write.mode("overwrite").partitionBy("year", "month", "day")
      # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ecom_pipeline.contracts import (
@@ -74,19 +74,26 @@ def parse_values(raw: DataFrame) -> DataFrame:
 def product_lookup(products: DataFrame) -> DataFrame:
     """One row per product_id (name, category), small enough to broadcast to every task."""
     first = F.min(F.struct(F.col("product_name"), F.col("category"))).alias("p")
-    return (products.where(~_blank("product_id")).groupBy("product_id").agg(first)
+    return (_one_partition(products).where(~_blank("product_id")).groupBy("product_id").agg(first)
             .select("product_id", F.col("p.product_name").alias(PRODUCT_NAME),
                     F.col("p.category").alias(CATEGORY)))
 
 
 def customer_lookup(customers: DataFrame) -> DataFrame:
     """One row per customer_id with its email, small enough to broadcast."""
-    return (customers.where(~_blank("customer_id")).groupBy("customer_id")
+    return (_one_partition(customers).where(~_blank("customer_id")).groupBy("customer_id")
             .agg(F.min("email").alias(CUSTOMER_EMAIL)))
 
 
+def _one_partition(dim: DataFrame) -> DataFrame:
+    """A dimension (thousands of rows) in one partition: its de-duplication then needs no shuffle, so
+    building a broadcast table is one small Spark job instead of two (each costs planning and, in a fresh
+    JVM, code generation)."""
+    return dim.coalesce(1)
+
+
 def _known(ids: DataFrame, column: str, flag: str) -> DataFrame:
-    return F.broadcast(ids.select(column).distinct().withColumn(flag, F.lit(True)))
+    return F.broadcast(_one_partition(ids).select(column).distinct().withColumn(flag, F.lit(True)))
 
 
 def reject_reason() -> Column:
@@ -147,21 +154,19 @@ def transaction_class(total: Column, small_max: Decimal, medium_max: Decimal) ->
             .otherwise(TransactionClass.LARGE.value))
 
 
-RANK: Final = "_rank"  # 1 = the row that survives the collapse of its transaction_id
 _RAW = "raw_"
 _TYPED = ("transaction_id", "customer_id", "product_id", "quantity", "price", "total_amount",
           "transaction_date", "payment_type", "status", "status_rank", FILE_INDEX)
 
 
 def prepare(validated: DataFrame) -> DataFrame:
-    """Every row once, narrow, ranked within its transaction_id: what the job materialises.
+    """Every row once, in the shape both outputs read: typed values for the valid rows, raw text for rejects.
 
-    Valid rows carry typed values; rejected rows also carry their raw text (null for valid rows, so
-    the shuffle stays narrow). RANK orders the valid rows of a transaction_id by (date, status rank,
-    input order) descending: RANK 1 is the row the collapse keeps. Rejects rank among themselves only.
+    Rejected rows carry their raw text (null for valid rows); each output then selects only what it
+    needs, so the collapse never shuffles a raw column or a rejected row.
     """
     valid = F.col(REJECT_REASON).isNull()
-    rows = validated.select(
+    return validated.select(
         *[F.when(~valid, F.col(name)).alias(_RAW + name) for name in TRANSACTION_COLUMNS],
         CORRUPT_RECORD, REJECT_REASON, FILE_DAY,
         "transaction_id", "customer_id", "product_id",
@@ -173,14 +178,25 @@ def prepare(validated: DataFrame) -> DataFrame:
         status_rank().alias("status_rank"),
         FILE_INDEX, INPUT_ORDER,
     )
-    latest = Window.partitionBy("transaction_id", REJECT_REASON).orderBy(
-        F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
-    return rows.withColumn(RANK, F.row_number().over(latest))
+
+
+_WINNER = "_winner"
 
 
 def survivors(prepared: DataFrame) -> DataFrame:
-    """One valid row per transaction_id: the greatest (date, status rank); a tie keeps the later input."""
-    return prepared.where(F.col(REJECT_REASON).isNull() & (F.col(RANK) == 1)).select(*_TYPED)
+    """One valid row per transaction_id: the greatest (date, status rank); a tie keeps the later input.
+
+    Only valid rows are shuffled. The collapse is one aggregation: the max of a struct led by
+    (date, status rank, input order) is the winning row (input order is unique, so the other fields
+    never decide).
+    """
+    valid = prepared.where(F.col(REJECT_REASON).isNull())
+    lead = ("transaction_date", "status_rank", INPUT_ORDER)
+    rest = [name for name in _TYPED if name not in (*lead, "transaction_id")]
+    winner = F.max(F.struct(*lead, *rest)).alias(_WINNER)
+    return (valid.repartition("transaction_id").groupBy("transaction_id").agg(winner)
+            .select("transaction_id", f"{_WINNER}.*")
+            .select(*_TYPED))
 
 
 def source_file(keys: list[str]) -> Column:
