@@ -149,6 +149,8 @@ def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
     runs: list[float] = []
     cpus: list[float] = []
     counts: dict[str, object] = {}
+    jobs: list[int] = []
+    tracker = spark.sparkContext.statusTracker()
     for i in range(repeats + 1):
         if i:
             duck.append(duckdb_run(ctes, out / f"duck-{i}"))
@@ -157,14 +159,16 @@ def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
             "source_keys": [key], "data_bucket": "bench", "warehouse_url": "duckdb:///unused",
             "input_root": f"file://{data}/", "output_root": f"file://{out}/spark/", "JOB_RUN_ID": run_id})
         good = source_files(args.source_keys, args.inputs, DAY)
+        jobs_before = len(tracker.getJobIdsForGroup(None))
         cpu, start = _cpu_s(jvm), time.perf_counter()
         staged = stage_batch(spark, args, good, run_id, datetime.now(UTC))
         runs.append(time.perf_counter() - start)
         cpus.append(_cpu_s(jvm) - cpu)
+        jobs.append(len(tracker.getJobIdsForGroup(None)) - jobs_before)
         counts = {name: vars(c) for name, c in staged.per_file.items()}
     spark.stop()
     return {"session_start_s": session_s, "spark_runs": runs, "spark_cpu": cpus, "duck_runs": duck,
-            "per_file": counts}
+            "per_file": counts, "spark_jobs": jobs}
 
 
 def main() -> None:
@@ -221,6 +225,7 @@ def main() -> None:
                   "spark_warm_median": round(statistics.median(spark_cpu[1:]), 2)},
         "cpu_ratio_cold_run": round(spark_cpu[0] / duck_cold_cpu, 2),
         "cpu_ratio_warm": round(statistics.median(spark_cpu[1:]) / duck_warm_cpu, 2),
+        "spark_jobs_per_run": measured["spark_jobs"],
         "spark_per_file": measured["per_file"],
     }
     print(json.dumps(result, indent=2))
