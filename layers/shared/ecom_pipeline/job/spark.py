@@ -8,10 +8,10 @@ from pyspark.sql import SparkSession
 
 # Settings that matter for a small cluster or a laptop; on Glue the service owns the session config.
 LOCAL_CONF: dict[str, str] = {
-    "spark.sql.adaptive.enabled": "true",
-    # A few even-sized shuffle partitions keep both cores busy; AQE's coalescing would merge them into
-    # an odd count that leaves one core idle for the last wave.
-    "spark.sql.adaptive.coalescePartitions.enabled": "false",
+    # No adaptive execution: the broadcasts are explicit and a few even-sized shuffle partitions keep both
+    # cores busy (AQE's coalescing merged them into an odd count that left one core idle), so re-planning
+    # after every stage only cost a Spark job per shuffle (10 -> 8 jobs per run, a little faster cold).
+    "spark.sql.adaptive.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
