@@ -188,7 +188,8 @@ def survivors(prepared: DataFrame) -> DataFrame:
 
     Only valid rows are shuffled. The collapse is one aggregation: the max of a struct led by
     (date, status rank, input order) is the winning row (input order is unique, so the other fields
-    never decide).
+    never decide). Spark aggregates a struct by sorting; hash-partitioning by transaction_id first lets
+    the (useless: ids are almost all unique) partial aggregation reuse the one sort after the shuffle.
     """
     valid = prepared.where(F.col(REJECT_REASON).isNull())
     lead = ("transaction_date", "status_rank", INPUT_ORDER)
