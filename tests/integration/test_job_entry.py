@@ -87,6 +87,8 @@ def test_rejects_are_written_under_day_partitions_with_reason_file_and_run(
         first_run: tuple[str, Path, RunReport], generated_dataset: GeneratedDataset) -> None:
     _, out, report = first_run
     files = sorted((out / "rejects").rglob("*.csv"))
+    # Only the reject files: no checksum sidecars or commit markers beside them.
+    assert sorted(p for p in (out / "rejects").rglob("*") if p.is_file()) == files
     assert [str(f) for f in files] == sorted(r.removeprefix("file:") for r in report.reject_files)
     rows = [row for f in files for row in read_csv(f)]
     assert len(rows) == report.accounting["rows_rejected"]

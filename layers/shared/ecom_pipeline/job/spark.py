@@ -19,6 +19,9 @@ LOCAL_CONF: dict[str, str] = {
     "spark.sql.autoBroadcastJoinThreshold": str(64 * 1024 * 1024),
     # No _SUCCESS markers: the staged directory holds only Parquet part files.
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    # The raw local filesystem writes no `.x.crc` sidecars, which would otherwise follow every reject
+    # file into the user's rejects folder (S3 on Glue has none either).
+    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
     # Shuffle files stay on the local disk: compressing them costs more CPU than the I/O it saves.
     "spark.shuffle.compress": "false",
     # Local mode runs every task in the driver JVM: room for a 1M-row shuffle without GC thrash.
