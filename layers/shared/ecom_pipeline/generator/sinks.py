@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -47,10 +48,17 @@ class LocalSink:
         partial = path.with_name(path.name + ".partial")
         size = 0
         try:
-            with partial.open("wb") as out:
+            # The kernel's write of one chunk (it releases the GIL) overlaps with numpy building the next:
+            # at most one write in flight, so memory stays at two chunks.
+            with partial.open("wb") as out, ThreadPoolExecutor(1, thread_name_prefix="sink") as writer:
+                pending: Future[int] | None = None
                 for chunk in chunks:
-                    out.write(chunk)
+                    if pending is not None:
+                        pending.result()
+                    pending = writer.submit(out.write, chunk)
                     size += len(chunk)
+                if pending is not None:
+                    pending.result()
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
