@@ -37,28 +37,39 @@ class Table:
         return f"stg_{self.name}"
 
 
+# Column names come from the contracts, in contract order; only their types are declared here.
+_PRODUCT_TYPES: Final[dict[str, str]] = {
+    "product_id": f"{ID} NOT NULL",
+    "product_name": TEXT,
+    "category": TEXT,
+    "price": "DECIMAL(12,2) NOT NULL",
+    "supplier_id": ID,
+}
+
+_CUSTOMER_TYPES: Final[dict[str, str]] = {
+    "customer_id": f"{ID} NOT NULL",
+    "first_name": TEXT,
+    "last_name": TEXT,
+    "email": TEXT,
+    "membership_level": "VARCHAR(32)",
+}
+
+
+def _typed(names: tuple[str, ...], types: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """(name, SQL type) in contract order; a contract column without a type fails at import."""
+    return tuple((name, types[name]) for name in names)
+
+
 DIM_PRODUCTS: Final = Table(
     name=contracts.DIM_PRODUCTS,
-    columns=(
-        ("product_id", f"{ID} NOT NULL"),
-        ("product_name", TEXT),
-        ("category", TEXT),
-        ("price", "DECIMAL(12,2) NOT NULL"),
-        ("supplier_id", ID),
-    ),
+    columns=_typed(contracts.PRODUCT_COLUMNS, _PRODUCT_TYPES),
     key="product_id",
     redshift_clauses="DISTSTYLE ALL SORTKEY(product_id)",
 )
 
 DIM_CUSTOMERS: Final = Table(
     name=contracts.DIM_CUSTOMERS,
-    columns=(
-        ("customer_id", f"{ID} NOT NULL"),
-        ("first_name", TEXT),
-        ("last_name", TEXT),
-        ("email", TEXT),
-        ("membership_level", "VARCHAR(32)"),
-    ),
+    columns=_typed(contracts.CUSTOMER_COLUMNS, _CUSTOMER_TYPES),
     key="customer_id",
     redshift_clauses="DISTSTYLE ALL SORTKEY(customer_id)",
 )
@@ -85,7 +96,7 @@ _FACT_TYPES: Final[dict[str, str]] = {
 
 FACT_TRANSACTIONS: Final = Table(
     name=contracts.FACT_TRANSACTIONS,
-    columns=tuple((name, _FACT_TYPES[name]) for name in contracts.FACT_COLUMNS),
+    columns=_typed(contracts.FACT_COLUMNS, _FACT_TYPES),
     key="transaction_id",
     redshift_clauses="DISTKEY(transaction_id) SORTKEY(transaction_date)",
     staging_redshift_clauses="DISTKEY(transaction_id)",
