@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from ecom_pipeline.contracts import TRANSACTIONS_HEADER
+from ecom_pipeline.job import io
 from ecom_pipeline.job.entry import JobArgs, JobFailed, RunReport, run_job
 from ecom_pipeline.warehouse import open_warehouse
 from pyspark.sql import SparkSession
@@ -124,6 +125,46 @@ def test_days_one_at_a_time_in_either_order_give_the_same_table(
     assert one.accounting["inserted"] > 0
     assert two.accounting["kept_stored"] > 0  # day 1 rows older than day 2's status updates stay out
     assert query(url, FACTS) == query(first_run[0], FACTS)
+
+
+def _rejects(out: Path) -> list[dict[str, str]]:
+    return sorted((row for f in (out / "rejects").rglob("*.csv") for row in read_csv(f)),
+                  key=lambda r: (r["source_file"], json.dumps(r, sort_keys=True)))
+
+
+def test_rejects_survive_losing_the_kept_partitions(
+        spark: SparkSession, first_run: tuple[str, Path, RunReport], generated_dataset: GeneratedDataset,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An executor lost between the two writes takes its kept partitions along: the rejects are then
+    read from the input again, and the run ends exactly as an undisturbed one."""
+    write_staged = io.write_staged
+
+    def write_then_lose_executor_blocks(facts: Any, uri: str) -> None:
+        write_staged(facts, uri)
+        for rdd in spark.sparkContext._jsc.getPersistentRDDs().values():
+            rdd.unpersist(True)  # what a lost executor leaves behind: the checkpointed blocks are gone
+
+    monkeypatch.setattr(io, "write_staged", write_then_lose_executor_blocks)
+    _, out, report = first_run
+    again = run_job(spark, job_args(fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset),
+                                    generated_dataset, tmp_path / "out", generated_dataset.transaction_keys,
+                                    JOB_RUN_ID="run-1"))
+    assert again.accounting == report.accounting
+    assert _rejects(tmp_path / "out") == _rejects(out)
+    assert len(_rejects(out)) == report.accounting["rows_rejected"]
+
+
+def test_a_failing_rejects_write_fails_the_run(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(*_: Any) -> list[str]:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(io, "write_rejects", disk_full)
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    with pytest.raises(OSError, match="No space left"):
+        run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
+    assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
 
 
 def test_wrong_header_file_is_named_and_the_others_still_load(

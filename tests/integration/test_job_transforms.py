@@ -50,7 +50,7 @@ def stage(spark: SparkSession, dims: tuple[DataFrame, DataFrame], frames: list[D
     for frame in frames[1:]:
         raw = raw.unionByName(frame)
     validated = transforms.validate(raw, *dims)
-    facts = transforms.to_facts(transforms.survivors(transforms.prepare(validated)), *dims,
+    facts = transforms.to_facts(transforms.survivors(transforms.prepare(validated)),
                                 keys=[f"file{i}.csv" for i in range(len(frames))], run_id="run-1",
                                 run_at=RUN_AT, small_max=small_max, medium_max=medium_max)
     assert tuple(facts.columns) == FACT_COLUMNS

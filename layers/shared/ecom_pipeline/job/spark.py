@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 # Settings that matter for a small cluster or a laptop; on Glue the service owns the session config.
 LOCAL_CONF: dict[str, str] = {
@@ -46,3 +49,24 @@ def get_spark(master: str = "local[*]", app_name: str = "process_transactions",
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+@contextmanager
+def kept_in_executors(frame: DataFrame) -> Iterator[DataFrame]:
+    """`frame`, computed by the first action that reads it and kept in the executors for later ones.
+
+    A lazy local checkpoint: the first write computes the rows once (shuffle included) and leaves them
+    in the executors' block stores, where the next write reads them instead of recomputing. The blocks
+    are released on exit. A block lost with its executor cannot be recomputed: see `lost_checkpoint`.
+    """
+    kept = frame.localCheckpoint(eager=False)
+    try:
+        yield kept
+    finally:
+        plan: Any = kept._jdf.queryExecution().analyzed()  # the LogicalRDD holding the checkpointed RDD
+        plan.rdd().unpersist(False)
+
+
+def lost_checkpoint(error: BaseException) -> bool:
+    """True when a Spark action failed because a locally checkpointed block is gone (executor lost)."""
+    return "Checkpoint block" in str(error) and "not found" in str(error)

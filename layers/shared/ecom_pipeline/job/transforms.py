@@ -71,18 +71,22 @@ def parse_values(raw: DataFrame) -> DataFrame:
             .withColumn(TOTAL, F.when(total <= F.lit(MAX_TOTAL), total.cast("decimal(14,2)"))))
 
 
+_PRODUCT_KNOWN = "_product_known"
+_CUSTOMER_KNOWN = "_customer_known"
+
+
 def product_lookup(products: DataFrame) -> DataFrame:
-    """One row per product_id (name, category), small enough to broadcast to every task."""
+    """One row per product_id (name, category, known flag), small enough to broadcast to every task."""
     first = F.min(F.struct(F.col("product_name"), F.col("category"))).alias("p")
     return (_one_partition(products).where(~_blank("product_id")).groupBy("product_id").agg(first)
             .select("product_id", F.col("p.product_name").alias(PRODUCT_NAME),
-                    F.col("p.category").alias(CATEGORY)))
+                    F.col("p.category").alias(CATEGORY), F.lit(True).alias(_PRODUCT_KNOWN)))
 
 
 def customer_lookup(customers: DataFrame) -> DataFrame:
-    """One row per customer_id with its email, small enough to broadcast."""
+    """One row per customer_id with its email (and known flag), small enough to broadcast."""
     return (_one_partition(customers).where(~_blank("customer_id")).groupBy("customer_id")
-            .agg(F.min("email").alias(CUSTOMER_EMAIL)))
+            .agg(F.min("email").alias(CUSTOMER_EMAIL), F.lit(True).alias(_CUSTOMER_KNOWN)))
 
 
 def _one_partition(dim: DataFrame) -> DataFrame:
@@ -90,10 +94,6 @@ def _one_partition(dim: DataFrame) -> DataFrame:
     building a broadcast table is one small Spark job instead of two (each costs planning and, in a fresh
     JVM, code generation)."""
     return dim.coalesce(1)
-
-
-def _known(ids: DataFrame, column: str, flag: str) -> DataFrame:
-    return F.broadcast(_one_partition(ids).select(column).distinct().withColumn(flag, F.lit(True)))
 
 
 def reject_reason() -> Column:
@@ -119,21 +119,15 @@ def reject_reason() -> Column:
     return reason
 
 
-_PRODUCT_KNOWN = "_product_known"
-_CUSTOMER_KNOWN = "_customer_known"
-
-
 def validate(raw: DataFrame, products: DataFrame, customers: DataFrame) -> DataFrame:
-    """Every raw row once, typed where valid, with `reject_reason` (null = valid).
+    """Every raw row once, typed where valid, dims attached, with `reject_reason` (null = valid).
 
-    The dims are only checked for membership here; names and emails are attached after the collapse,
-    so the shuffle carries narrow rows.
+    One broadcast join per dimension both checks membership and brings the name, category and email:
+    a second join after the collapse cost more than carrying three short strings through the shuffle.
     """
     joined = (parse_values(raw)
-              .join(_known(products.where(~_blank("product_id")), "product_id", _PRODUCT_KNOWN),
-                    on="product_id", how="left")
-              .join(_known(customers.where(~_blank("customer_id")), "customer_id", _CUSTOMER_KNOWN),
-                    on="customer_id", how="left"))
+              .join(F.broadcast(product_lookup(products)), on="product_id", how="left")
+              .join(F.broadcast(customer_lookup(customers)), on="customer_id", how="left"))
     return joined.withColumn(REJECT_REASON, reject_reason()).drop(_PRODUCT_KNOWN, _CUSTOMER_KNOWN)
 
 
@@ -156,14 +150,15 @@ def transaction_class(total: Column, small_max: Decimal, medium_max: Decimal) ->
 
 _RAW = "raw_"
 _TYPED = ("transaction_id", "customer_id", "product_id", "quantity", "price", "total_amount",
-          "transaction_date", "payment_type", "status", "status_rank", FILE_INDEX)
+          "transaction_date", "payment_type", "status", "status_rank", FILE_INDEX,
+          PRODUCT_NAME, CATEGORY, CUSTOMER_EMAIL)
 
 
 def prepare(validated: DataFrame) -> DataFrame:
     """Every row once, in the shape both outputs read: typed values for the valid rows, raw text for rejects.
 
-    Rejected rows carry their raw text (null for valid rows); each output then selects only what it
-    needs, so the collapse never shuffles a raw column or a rejected row.
+    Rejected rows carry their raw text (null for valid rows) and valid rows their dims (null for
+    rejects): the shuffle carries each value once, and each output selects only what it needs.
     """
     valid = F.col(REJECT_REASON).isNull()
     return validated.select(
@@ -177,7 +172,17 @@ def prepare(validated: DataFrame) -> DataFrame:
         "payment_type", "status",
         status_rank().alias("status_rank"),
         FILE_INDEX, INPUT_ORDER,
+        *[F.when(valid, F.col(name)).alias(name) for name in (PRODUCT_NAME, CATEGORY, CUSTOMER_EMAIL)],
     )
+
+
+def by_transaction(prepared: DataFrame) -> DataFrame:
+    """Every prepared row hash-partitioned by transaction_id: the one shuffle of a run.
+
+    The collapse needs no other (its groups are whole inside a partition), and the rejects are read
+    from the same partitions, so both outputs come from one parse of the input.
+    """
+    return prepared.repartition("transaction_id")
 
 
 _WINNER = "_winner"
@@ -186,16 +191,16 @@ _WINNER = "_winner"
 def survivors(prepared: DataFrame) -> DataFrame:
     """One valid row per transaction_id: the greatest (date, status rank); a tie keeps the later input.
 
-    Only valid rows are shuffled. The collapse is one aggregation: the max of a struct led by
-    (date, status rank, input order) is the winning row (input order is unique, so the other fields
-    never decide). Spark aggregates a struct by sorting; hash-partitioning by transaction_id first lets
-    the (useless: ids are almost all unique) partial aggregation reuse the one sort after the shuffle.
+    The collapse is one aggregation: the max of a struct led by (date, status rank, input order) is
+    the winning row (input order is unique, so the other fields never decide). Given `by_transaction`
+    output, it runs inside each partition with no shuffle of its own; given anything else, Spark adds
+    the shuffle.
     """
     valid = prepared.where(F.col(REJECT_REASON).isNull())
     lead = ("transaction_date", "status_rank", INPUT_ORDER)
     rest = [name for name in _TYPED if name not in (*lead, "transaction_id")]
     winner = F.max(F.struct(*lead, *rest)).alias(_WINNER)
-    return (valid.repartition("transaction_id").groupBy("transaction_id").agg(winner)
+    return (valid.groupBy("transaction_id").agg(winner)
             .select("transaction_id", f"{_WINNER}.*")
             .select(*_TYPED))
 
@@ -205,12 +210,9 @@ def source_file(keys: list[str]) -> Column:
     return F.element_at(F.array(*[F.lit(key) for key in keys]), F.col(FILE_INDEX) + 1)
 
 
-def to_facts(survivors: DataFrame, products: DataFrame, customers: DataFrame, *, keys: list[str],
-             run_id: str, run_at: datetime, small_max: Decimal, medium_max: Decimal) -> DataFrame:
-    """Fact rows in contracts.FACT_COLUMNS: dims attached, class, source file, run id, run time."""
-    enriched = (survivors
-                .join(F.broadcast(product_lookup(products)), on="product_id", how="left")
-                .join(F.broadcast(customer_lookup(customers)), on="customer_id", how="left"))
+def to_facts(survivors: DataFrame, *, keys: list[str], run_id: str, run_at: datetime, small_max: Decimal,
+             medium_max: Decimal) -> DataFrame:
+    """Fact rows in contracts.FACT_COLUMNS: class, source file, run id, run time added."""
     columns: dict[str, Column] = {
         "transaction_class": transaction_class(F.col("total_amount"), small_max, medium_max),
         SOURCE_FILE: source_file(keys),
@@ -218,7 +220,7 @@ def to_facts(survivors: DataFrame, products: DataFrame, customers: DataFrame, *,
         # Naive UTC: written as a Parquet timestamp without time zone, which every warehouse reads as-is.
         "updated_at": F.lit(run_at.replace(tzinfo=None)).cast("timestamp_ntz"),
     }
-    return enriched.select(*[columns.get(name, F.col(name)).alias(name) for name in FACT_COLUMNS])
+    return survivors.select(*[columns.get(name, F.col(name)).alias(name) for name in FACT_COLUMNS])
 
 
 def rejects(prepared: DataFrame, keys: list[str], run_id: str) -> DataFrame:
