@@ -138,8 +138,9 @@ def staging_uri(output_root: str, run_id: str) -> str:
 
 def write_staged(staged: DataFrame, uri: str) -> None:
     """The batch as Parquet part files in a run-scoped directory (replaced if the run is retried)."""
-    # transaction_id is unique per batch: a dictionary for it is built, overflows and is thrown away.
-    staged.write.mode("overwrite").option("parquet.enable.dictionary#transaction_id", "false").parquet(uri)
+    # No dictionary encoding: the files are read once by the warehouse load and deleted, and building
+    # the dictionaries measured ~10% of a run's CPU (the files are ~3x larger, still snappy-compressed).
+    staged.write.mode("overwrite").option("parquet.enable.dictionary", "false").parquet(uri)
 
 
 def delete_tree(spark: SparkSession, uri: str) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from ecom_pipeline.contracts import (
@@ -185,23 +185,23 @@ def by_transaction(prepared: DataFrame) -> DataFrame:
     return prepared.repartition("transaction_id")
 
 
-_WINNER = "_winner"
+_ROW = "_row"
 
 
 def survivors(prepared: DataFrame) -> DataFrame:
     """One valid row per transaction_id: the greatest (date, status rank); a tie keeps the later input.
 
-    The collapse is one aggregation: the max of a struct led by (date, status rank, input order) is
-    the winning row (input order is unique, so the other fields never decide). Given `by_transaction`
-    output, it runs inside each partition with no shuffle of its own; given anything else, Spark adds
-    the shuffle.
+    The first row of each transaction_id ordered by (date, status rank, input order) descending wins
+    (input order is unique, so nothing else decides). Given `by_transaction` output, the window sorts
+    inside each partition with no shuffle of its own; given anything else, Spark adds the shuffle. It
+    measured faster than the max of a row struct per key, which Spark can only aggregate by sorting too
+    and then copies row by row.
     """
-    valid = prepared.where(F.col(REJECT_REASON).isNull())
-    lead = ("transaction_date", "status_rank", INPUT_ORDER)
-    rest = [name for name in _TYPED if name not in (*lead, "transaction_id")]
-    winner = F.max(F.struct(*lead, *rest)).alias(_WINNER)
-    return (valid.groupBy("transaction_id").agg(winner)
-            .select("transaction_id", f"{_WINNER}.*")
+    latest_first = Window.partitionBy("transaction_id").orderBy(
+        F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
+    return (prepared.where(F.col(REJECT_REASON).isNull())
+            .withColumn(_ROW, F.row_number().over(latest_first))
+            .where(F.col(_ROW) == 1)
             .select(*_TYPED))
 
 
