@@ -12,6 +12,8 @@ What is timed:
 - Spark cold: a fresh Python + JVM (subprocess). Reported twice: the first run alone, and the first run
   plus SparkSession start-up (JVM launch).
 - Spark warm: later runs in the same session, median of `--repeats` runs.
+- Floor, both engines warm: the CSV read with the same all-string schema and written straight back as
+  Parquet, no logic at all. It says how much of the gap is the engines' own reader and writer.
 Ratios are Spark time / DuckDB time measured in this same invocation. CPU seconds (this process for
 DuckDB, the JVM for Spark, from /proc) are reported too: on a shared machine they are the steadier figure.
 """
@@ -29,6 +31,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 DAY = date(2023, 3, 15)
 
@@ -129,6 +132,28 @@ def duckdb_run(ctes: str, target: Path) -> tuple[float, float, float]:
     return one, both, one_cpu
 
 
+def floors(spark: Any, csv: Path, out: Path, repeats: int) -> tuple[float, float]:
+    """(Spark, DuckDB) median seconds to read the CSV as strings and write it as Parquet, no logic."""
+    import duckdb
+    from ecom_pipeline.job.io import CSV_OPTIONS
+    from ecom_pipeline.job.schema import RAW_TRANSACTIONS
+
+    conn = duckdb.connect()
+    conn.execute("SET threads = 2")
+    spark_s, duck_s = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        (spark.read.schema(RAW_TRANSACTIONS).options(**CSV_OPTIONS).csv(f"file://{csv}")
+         .write.mode("overwrite").parquet(f"file://{out}/floor-spark"))
+        spark_s.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        conn.execute(f"COPY (SELECT * FROM read_csv('{csv}', header = true, all_varchar = true, "
+                     f"ignore_errors = true)) TO '{out}/floor-duck.parquet' (FORMAT parquet)")
+        duck_s.append(time.perf_counter() - start)
+    conn.close()
+    return statistics.median(spark_s), statistics.median(duck_s)
+
+
 def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
     """In a fresh interpreter: DuckDB and Spark runs alternate, so both see the same machine load.
 
@@ -166,9 +191,10 @@ def worker(key: str, data: Path, out: Path, repeats: int) -> dict[str, object]:
         cpus.append(_cpu_s(jvm) - cpu)
         jobs.append(len(tracker.getJobIdsForGroup(None)) - jobs_before)
         counts = {name: vars(c) for name, c in staged.per_file.items()}
+    floor = floors(spark, data / key, out, repeats)
     spark.stop()
     return {"session_start_s": session_s, "spark_runs": runs, "spark_cpu": cpus, "duck_runs": duck,
-            "per_file": counts, "spark_jobs": jobs}
+            "per_file": counts, "spark_jobs": jobs, "floor": floor}
 
 
 def main() -> None:
@@ -226,6 +252,10 @@ def main() -> None:
         "cpu_ratio_cold_run": round(spark_cpu[0] / duck_cold_cpu, 2),
         "cpu_ratio_warm": round(statistics.median(spark_cpu[1:]) / duck_warm_cpu, 2),
         "spark_jobs_per_run": measured["spark_jobs"],
+        # No logic: read the CSV as strings, write Parquet. Spark's floor against DuckDB's whole query.
+        "floor_csv_to_parquet_s": {"spark": round(measured["floor"][0], 3),
+                                   "duckdb": round(measured["floor"][1], 3)},
+        "ratio_spark_floor_vs_duckdb_query": round(measured["floor"][0] / duck_warm, 2),
         "spark_per_file": measured["per_file"],
     }
     print(json.dumps(result, indent=2))

@@ -30,7 +30,7 @@ from ecom_pipeline.keys import STAGING_PREFIX, parse_transaction_key
 
 _PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_CSV_OPTIONS: Final = {"header": "true", "mode": "PERMISSIVE", "multiLine": "false",
+CSV_OPTIONS: Final = {"header": "true", "mode": "PERMISSIVE", "multiLine": "false",
                        "columnNameOfCorruptRecord": CORRUPT_RECORD}
 
 
@@ -113,7 +113,7 @@ def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame
     if not files:
         raise ValueError("no source files to read")
     frames = [
-        spark.read.schema(RAW_TRANSACTIONS).options(**_CSV_OPTIONS).csv(source.uri)
+        spark.read.schema(RAW_TRANSACTIONS).options(**CSV_OPTIONS).csv(source.uri)
         .withColumn(FILE_INDEX, F.lit(index))
         .withColumn(FILE_DAY, F.lit(source.day))
         for index, source in enumerate(files)
