@@ -226,15 +226,16 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
 def _write_rejects(args: JobArgs, keys: list[str], run_id: str, partitioned: DataFrame,
                    prepared: DataFrame) -> list[str]:
     """The rejects from the kept partitions; recomputed from the input if an executor took them along."""
+    def write(rows: DataFrame) -> list[str]:
+        return io.write_rejects(transforms.rejects(rows, keys, run_id), args.outputs, args.rejects, run_id)
+
     try:
-        return io.write_rejects(transforms.rejects(partitioned, keys, run_id), args.outputs, args.rejects,
-                                run_id)
+        return write(partitioned)
     except Exception as error:
         if not lost_checkpoint(error):
             raise
         logger.warning("kept partitions lost with an executor: reading the input again for the rejects")
-        return io.write_rejects(transforms.rejects(prepared, keys, run_id), args.outputs, args.rejects,
-                                run_id)
+        return write(prepared)
 
 
 def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,
