@@ -132,23 +132,34 @@ def _rejects(out: Path) -> list[dict[str, str]]:
                   key=lambda r: (r["source_file"], json.dumps(r, sort_keys=True)))
 
 
-def test_rejects_survive_losing_the_kept_partitions(
+def _shuffle_files(spark: SparkSession) -> list[Path]:
+    """The block manager's shuffle files (local mode: the driver is the one executor)."""
+    env = spark.sparkContext._jvm.org.apache.spark.SparkEnv.get()
+    dirs = env.blockManager().diskBlockManager().localDirs()
+    return [file for d in dirs for file in Path(d.getAbsolutePath()).rglob("shuffle_*")]
+
+
+def test_rejects_survive_losing_the_shuffle_files(
         spark: SparkSession, first_run: tuple[str, Path, RunReport], generated_dataset: GeneratedDataset,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An executor lost between the two writes takes its kept partitions along: the rejects are then
-    read from the input again, and the run ends exactly as an undisturbed one."""
+    """The rejects write reads the staging write's shuffle again. An executor lost in between takes its
+    shuffle files along: Spark recomputes them from the input, and the run ends exactly as an
+    undisturbed one."""
     write_staged = io.write_staged
+    lost: list[Path] = []
 
-    def write_then_lose_executor_blocks(facts: Any, uri: str) -> None:
+    def write_then_lose_the_shuffle_files(facts: Any, uri: str) -> None:
         write_staged(facts, uri)
-        for rdd in spark.sparkContext._jsc.getPersistentRDDs().values():
-            rdd.unpersist(True)  # what a lost executor leaves behind: the checkpointed blocks are gone
+        for file in _shuffle_files(spark):
+            file.unlink()  # what a lost executor leaves behind
+            lost.append(file)
 
-    monkeypatch.setattr(io, "write_staged", write_then_lose_executor_blocks)
+    monkeypatch.setattr(io, "write_staged", write_then_lose_the_shuffle_files)
     _, out, report = first_run
     again = run_job(spark, job_args(fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset),
                                     generated_dataset, tmp_path / "out", generated_dataset.transaction_keys,
                                     JOB_RUN_ID="run-1"))
+    assert any(file.name.endswith(".data") for file in lost)
     assert again.accounting == report.accounting
     assert _rejects(tmp_path / "out") == _rejects(out)
     assert len(_rejects(out)) == report.accounting["rows_rejected"]

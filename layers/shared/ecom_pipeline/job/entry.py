@@ -16,14 +16,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import Column, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
 from ecom_pipeline.job import io, transforms
 from ecom_pipeline.job.accounting import AccountingError, FileCounts, file_counts, run_accounting
 from ecom_pipeline.job.schema import FILE_INDEX, REJECT_REASON, SOURCE_FILE
-from ecom_pipeline.job.spark import get_spark, kept_in_executors, lost_checkpoint
+from ecom_pipeline.job.spark import computed_once, get_spark
 from ecom_pipeline.job.summary import publish_metrics, publish_summary, run_metrics, summary_message
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY, REJECTS_PREFIX
 from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
@@ -199,43 +199,28 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     """Read, validate, enrich and collapse `good` files; write staged Parquet and rejects; count per file.
 
     One parse and one shuffle: every row is validated once and hash-partitioned by transaction_id; the
-    staging write computes those partitions, keeps them in the executors and collapses the valid rows
-    in place; the rejects write then reads the kept partitions. The counts are observed metrics of the
-    staging write (read, valid and rejected by reason as every row enters the collapse, candidates as
-    the survivors stream into the Parquet writer): no extra Spark job.
+    staging write computes the shuffle and collapses the valid rows inside its partitions, and the
+    rejects write reads the same shuffle output again (`computed_once`). The counts are observed
+    metrics of the staging write (read, valid and rejected by reason as every row enters the collapse,
+    candidates as the survivors stream into the Parquet writer): no extra Spark job.
     """
     products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
                                        io.resolve(args.dims, CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
     keys = [source.key for source in good]
     prepared = transforms.prepare(
         transforms.validate(io.read_transactions(spark, good), products, customers))
+    partitioned = computed_once(transforms.by_transaction(prepared))
     read, kept = Observation(f"counts-{run_id}"), Observation(f"candidates-{run_id}")
     staged_uri = io.staging_uri(args.outputs, run_id)
-    with kept_in_executors(transforms.by_transaction(prepared)) as partitioned:
-        counted = partitioned.observe(read, *_count_exprs(len(keys)))
-        survivors = transforms.survivors(counted).observe(kept, *_candidate_exprs(len(keys)))
-        io.write_staged(transforms.to_facts(survivors, keys=keys, run_id=run_id, run_at=run_at,
-                                            small_max=args.small_max, medium_max=args.medium_max),
-                        staged_uri)
-        reject_files = _write_rejects(args, keys, run_id, partitioned, prepared)
+    counted = partitioned.observe(read, *_count_exprs(len(keys)))
+    survivors = transforms.survivors(counted).observe(kept, *_candidate_exprs(len(keys)))
+    io.write_staged(transforms.to_facts(survivors, keys=keys, run_id=run_id, run_at=run_at,
+                                        small_max=args.small_max, medium_max=args.medium_max), staged_uri)
+    reject_files = io.write_rejects(transforms.rejects(partitioned, keys, run_id), args.outputs, args.rejects,
+                                    run_id)
     counts, candidates = _counts_per_file(keys, read.get, kept.get)
     per_file = file_counts(keys, counts, candidates)
     return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
-
-
-def _write_rejects(args: JobArgs, keys: list[str], run_id: str, partitioned: DataFrame,
-                   prepared: DataFrame) -> list[str]:
-    """The rejects from the kept partitions; recomputed from the input if an executor took them along."""
-    def write(rows: DataFrame) -> list[str]:
-        return io.write_rejects(transforms.rejects(rows, keys, run_id), args.outputs, args.rejects, run_id)
-
-    try:
-        return write(partitioned)
-    except Exception as error:
-        if not lost_checkpoint(error):
-            raise
-        logger.warning("kept partitions lost with an executor: reading the input again for the rejects")
-        return write(prepared)
 
 
 def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,

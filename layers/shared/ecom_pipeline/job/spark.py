@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -51,22 +49,18 @@ def get_spark(master: str = "local[*]", app_name: str = "process_transactions",
     return spark
 
 
-@contextmanager
-def kept_in_executors(frame: DataFrame) -> Iterator[DataFrame]:
-    """`frame`, computed by the first action that reads it and kept in the executors for later ones.
+def computed_once(frame: DataFrame) -> DataFrame:
+    """`frame` as a DataFrame over the RDD of its own physical plan, partitioning kept.
 
-    A lazy local checkpoint: the first write computes the rows once (shuffle included) and leaves them
-    in the executors' block stores, where the next write reads them instead of recomputing. The blocks
-    are released on exit. A block lost with its executor cannot be recomputed: see `lost_checkpoint`.
+    Every action over the result runs that one RDD: a shuffle in it is computed by the first action,
+    and later actions read its files again (Spark skips a map stage whose output exists). Nothing is
+    copied or stored beyond the shuffle files Spark writes anyway (a checkpoint copied every row into
+    the block store), and a lost shuffle file is recomputed from the lineage like in any Spark job.
+    The partitioning is declared as before, so a window by the same key adds no shuffle of its own.
+    Spark builds its checkpoints' plans the same way (`LogicalRDD.fromDataset`), minus the copy.
     """
-    kept = frame.localCheckpoint(eager=False)
-    try:
-        yield kept
-    finally:
-        plan: Any = kept._jdf.queryExecution().analyzed()  # the LogicalRDD holding the checkpointed RDD
-        plan.rdd().unpersist(False)
-
-
-def lost_checkpoint(error: BaseException) -> bool:
-    """True when a Spark action failed because a locally checkpointed block is gone (executor lost)."""
-    return "Checkpoint block" in str(error) and "not found" in str(error)
+    jvm: Any = frame.sparkSession._jvm  # py4j: the public API has no checkpoint-free form of this
+    jdf = frame._jdf
+    logical_rdd = getattr(getattr(jvm.org.apache.spark.sql.execution, "LogicalRDD$"), "MODULE$")
+    plan = logical_rdd.fromDataset(jdf.queryExecution().toRdd(), jdf, False)
+    return DataFrame(jvm.org.apache.spark.sql.Dataset.ofRows(jdf.sparkSession(), plan), frame.sparkSession)
