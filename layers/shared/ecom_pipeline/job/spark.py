@@ -30,6 +30,14 @@ LOCAL_CONF: dict[str, str] = {
     "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
 }
 
+# Runtime SQL settings the job's plans are tuned for, set on Glue's session too.
+JOB_SQL_CONF: dict[str, str] = {
+    # The collapse keeps row 1 of a window per transaction_id. Spark 3.5 puts a per-group limit before
+    # such a window; with ~1% duplicates it filters almost nothing and copies every row once more
+    # (paired runs: 4-9% less CPU without it).
+    "spark.sql.optimizer.windowGroupLimitThreshold": "-1",
+}
+
 
 def on_glue() -> bool:
     """True inside an AWS Glue job run (the `awsglue` library is only there)."""
@@ -38,11 +46,17 @@ def on_glue() -> bool:
 
 def get_spark(master: str = "local[*]", app_name: str = "process_transactions",
               extra_conf: dict[str, str] | None = None) -> SparkSession:
-    """Glue's existing session on AWS; elsewhere a local session with `LOCAL_CONF` (+ `extra_conf`)."""
+    """Glue's existing session on AWS; elsewhere a local session with `LOCAL_CONF` (+ `extra_conf`).
+
+    Both get `JOB_SQL_CONF`.
+    """
     if on_glue():
-        return SparkSession.builder.getOrCreate()
+        spark = SparkSession.builder.getOrCreate()
+        for key, value in JOB_SQL_CONF.items():
+            spark.conf.set(key, value)
+        return spark
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in {**LOCAL_CONF, **(extra_conf or {})}.items():
+    for key, value in {**LOCAL_CONF, **JOB_SQL_CONF, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")

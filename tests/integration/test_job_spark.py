@@ -1,0 +1,32 @@
+"""The job's Spark session and plan helpers, on a real local session."""
+
+from __future__ import annotations
+
+import pytest
+from ecom_pipeline.job import spark as job_spark
+from ecom_pipeline.job.spark import JOB_SQL_CONF, computed_once, get_spark
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+
+def physical_plan(frame: DataFrame) -> str:
+    return str(frame._jdf.queryExecution().executedPlan().toString())
+
+
+def test_job_settings_reach_the_session_glue_created(spark: SparkSession,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in JOB_SQL_CONF:
+        spark.conf.unset(key)
+    monkeypatch.setattr(job_spark, "on_glue", lambda: True)
+    assert get_spark() is spark
+    assert {key: spark.conf.get(key) for key in JOB_SQL_CONF} == JOB_SQL_CONF
+
+
+def test_computed_once_keeps_the_partitioning_and_the_rows(spark: SparkSession) -> None:
+    rows = spark.range(1000).select((F.col("id") % 97).alias("key"), F.col("id").alias("value"))
+    once = computed_once(rows.repartition("key"))
+    latest = (once.withColumn("n", F.row_number().over(Window.partitionBy("key").orderBy(F.desc("value"))))
+              .where("n = 1"))
+    assert "Exchange" not in physical_plan(latest)  # the window reuses the shuffle it is given
+    assert sorted(r.value for r in latest.collect()) == list(range(903, 1000))
+    assert once.count() == 1000 and once.where("key = 3").count() == 11  # a second and third action
