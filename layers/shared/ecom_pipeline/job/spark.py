@@ -70,7 +70,7 @@ def computed_once(frame: DataFrame) -> DataFrame:
     and later actions read its files again (Spark skips a map stage whose output exists). Nothing is
     copied or stored beyond the shuffle files Spark writes anyway (a checkpoint copied every row into
     the block store), and a lost shuffle file is recomputed from the lineage like in any Spark job.
-    The partitioning is declared as before, so a window by the same key adds no shuffle of its own.
+    The plan's partitioning is declared on the result, so a window by the same key adds no shuffle.
     Spark builds its checkpoints' plans the same way (`LogicalRDD.fromDataset`), minus the copy.
     """
     jvm: Any = frame.sparkSession._jvm  # py4j: the public API has no checkpoint-free form of this
