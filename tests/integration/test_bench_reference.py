@@ -1,0 +1,54 @@
+"""The job benchmark's straightforward reference writes what the job writes, or its ratio means nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+from ecom_pipeline.contracts import FACT_COLUMNS
+from ecom_pipeline.job import io
+from ecom_pipeline.job.entry import JobArgs, stage_batch
+from pyspark.sql import DataFrame, SparkSession
+
+from tests.fixtures.data import GeneratedDataset
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_job.py"
+# Per run, not per row: who wrote it and when.
+COMPARED = [name for name in FACT_COLUMNS if name not in ("source_file", "job_run_id", "updated_at")]
+
+
+def bench_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_job", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rows(frame: DataFrame, columns: list[str]) -> Counter[tuple[object, ...]]:
+    return Counter(tuple(row) for row in frame.select(*columns).collect())
+
+
+def test_straightforward_reference_stages_and_rejects_the_same_rows(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    key = generated_dataset.transaction_keys[1]
+    args = JobArgs.model_validate({"source_keys": [key], "data_bucket": "local", "warehouse_url": "duckdb:///x",
+                                   "input_root": f"file://{generated_dataset.root}/",
+                                   "output_root": f"file://{tmp_path}/job/", "JOB_RUN_ID": "job"})
+    staged = stage_batch(spark, args, io.source_files([key], args.inputs, generated_dataset.days[1]), "job",
+                         datetime.now(UTC))
+    bench_module().straightforward_stage(spark, generated_dataset.root, key, f"file://{tmp_path}/reference")
+
+    job_facts = rows(spark.read.parquet(staged.staged_uri), COMPARED)
+    assert sum(job_facts.values()) == staged.candidates > 0
+    assert rows(spark.read.parquet(f"file://{tmp_path}/reference/staged"), COMPARED) == job_facts
+
+    def rejects(uri: str) -> Counter[tuple[object, ...]]:
+        return rows(spark.read.option("header", "true").csv(uri), ["transaction_id", "reject_reason"])
+
+    job_rejects = rejects(f"file://{tmp_path}/job/rejects/")
+    assert len(set(reason for _, reason in job_rejects)) >= 5  # the faults cover most reject codes
+    assert rejects(f"file://{tmp_path}/reference/rejects") == job_rejects
