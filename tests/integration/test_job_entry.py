@@ -127,6 +127,26 @@ def test_days_one_at_a_time_in_either_order_give_the_same_table(
     assert query(url, FACTS) == query(first_run[0], FACTS)
 
 
+def compiled_classes(spark: SparkSession) -> int:
+    """How many classes Spark's code generator has compiled in this JVM so far."""
+    metrics = spark.sparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics
+    return int(metrics.METRIC_COMPILATION_TIME().getCount())
+
+
+def test_the_next_run_reuses_the_compiled_code(spark: SparkSession, generated_dataset: GeneratedDataset,
+                                               tmp_path: Path) -> None:
+    """Another day, run id and run time compile nothing new: a session that runs job after job (the local
+    Glue runner) skips code generation and keeps the JIT's work. A date or timestamp literal would be
+    written into the generated source and make every run's code new."""
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    first, second = generated_dataset.transaction_keys
+    run_job(spark, job_args(url, generated_dataset, tmp_path / "a", [first], JOB_RUN_ID="run-a"))
+    before = compiled_classes(spark)
+    report = run_job(spark, job_args(url, generated_dataset, tmp_path / "b", [second], JOB_RUN_ID="run-b"))
+    assert report.accounting["rows_read"] > 0 and report.accounting["rows_rejected"] > 0
+    assert compiled_classes(spark) - before == 0
+
+
 def _rejects(out: Path) -> list[dict[str, str]]:
     return sorted((row for f in (out / "rejects").rglob("*.csv") for row in read_csv(f)),
                   key=lambda r: (r["source_file"], json.dumps(r, sort_keys=True)))

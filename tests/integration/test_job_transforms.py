@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from ecom_pipeline.contracts import FACT_COLUMNS, TRANSACTIONS_HEADER, RejectReason
 from ecom_pipeline.job import io, transforms
-from ecom_pipeline.job.schema import FILE_DAY, FILE_INDEX, INPUT_ORDER, RAW_TRANSACTIONS, REJECT_REASON
+from ecom_pipeline.job.schema import FILE_INDEX, INPUT_ORDER, RAW_TRANSACTIONS, REJECT_REASON
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -24,7 +24,7 @@ def raw_frame(spark: SparkSession, rows: list[dict[str, Any]], file_index: int =
     """Raw rows as io.read_transactions yields them (all strings, no corrupt record), in list order."""
     records = [tuple({**GOOD, **row}.get(f.name) for f in RAW_TRANSACTIONS.fields) for row in rows]
     frame = spark.createDataFrame(records, RAW_TRANSACTIONS)
-    return (frame.withColumn(FILE_INDEX, F.lit(file_index)).withColumn(FILE_DAY, F.lit(DAY))
+    return (frame.withColumn(FILE_INDEX, F.lit(file_index))
             .withColumn(INPUT_ORDER, F.monotonically_increasing_id() + file_index * 10**6))
 
 
@@ -190,7 +190,7 @@ def test_rejects_keep_raw_values_and_file_day(spark: SparkSession, dims: tuple[D
     raw = raw_frame(spark, [{"quantity": " x ", "transaction_date": "2023-03-10"},
                             {"transaction_date": "garbage", "quantity": "-1"}])
     prepared = transforms.prepare(transforms.validate(raw, *dims))
-    rows = transforms.rejects(prepared, ["k.csv"], "run-9").orderBy("transaction_date")
+    rows = transforms.rejects(prepared, ["k.csv"], [DAY], "run-9").orderBy("transaction_date")
     got = [r.asDict() for r in rows.collect()]
     assert [(r["quantity"], r["reject_reason"], r["source_file"], r["job_run_id"], r["_reject_day"])
             for r in got] == [(" x ", "invalid_quantity", "k.csv", "run-9", date(2023, 3, 10)),

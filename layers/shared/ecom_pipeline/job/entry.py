@@ -216,8 +216,8 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     survivors = transforms.survivors(counted).observe(kept, *_candidate_exprs(len(keys)))
     io.write_staged(transforms.to_facts(survivors, keys=keys, run_id=run_id, run_at=run_at,
                                         small_max=args.small_max, medium_max=args.medium_max), staged_uri)
-    reject_files = io.write_rejects(transforms.rejects(partitioned, keys, run_id), args.outputs, args.rejects,
-                                    run_id)
+    rejects = transforms.rejects(partitioned, keys, [source.day for source in good], run_id)
+    reject_files = io.write_rejects(rejects, args.outputs, args.rejects, run_id)
     counts, candidates = _counts_per_file(keys, read.get, kept.get)
     per_file = file_counts(keys, counts, candidates)
     return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)

@@ -17,7 +17,6 @@ from pyspark.sql import functions as F
 from ecom_pipeline.contracts import TRANSACTIONS_HEADER
 from ecom_pipeline.job.schema import (
     CORRUPT_RECORD,
-    FILE_DAY,
     FILE_INDEX,
     INPUT_ORDER,
     RAW_CUSTOMERS,
@@ -104,7 +103,7 @@ def check_header(spark: SparkSession, source: SourceFile) -> None:
 
 
 def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
-    """All rows of `files` (headers already checked), in input order, tagged with file index and day.
+    """All rows of `files` (headers already checked), in input order, tagged with their file index.
 
     Each file is read on its own and the reads are unioned in the order given, so the union's partition
     order is file order and, inside a file, line order: monotonically_increasing_id over it is a total
@@ -115,7 +114,6 @@ def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame
     frames = [
         spark.read.schema(RAW_TRANSACTIONS).options(**CSV_OPTIONS).csv(source.uri)
         .withColumn(FILE_INDEX, F.lit(index))
-        .withColumn(FILE_DAY, F.lit(source.day))
         for index, source in enumerate(files)
     ]
     union = frames[0]

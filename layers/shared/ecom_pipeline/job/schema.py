@@ -13,7 +13,6 @@ CORRUPT_RECORD: Final = "_corrupt_record"
 SOURCE_FILE: Final = "source_file"
 FILE_INDEX: Final = "_file_index"  # position of the file in the run; the key is attached after the shuffle
 INPUT_ORDER: Final = "input_order"
-FILE_DAY: Final = "file_day"
 REJECT_REASON: Final = "reject_reason"
 JOB_RUN_ID: Final = "job_run_id"
 REJECT_DAY: Final = "_reject_day"

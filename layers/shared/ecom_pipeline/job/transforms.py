@@ -6,9 +6,10 @@ the optimizer can fuse (and the same rules read the same in the DuckDB benchmark
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -22,7 +23,6 @@ from ecom_pipeline.contracts import (
 )
 from ecom_pipeline.job.schema import (
     CORRUPT_RECORD,
-    FILE_DAY,
     FILE_INDEX,
     INPUT_ORDER,
     JOB_RUN_ID,
@@ -163,7 +163,7 @@ def prepare(validated: DataFrame) -> DataFrame:
     valid = F.col(REJECT_REASON).isNull()
     return validated.select(
         *[F.when(~valid, F.col(name)).alias(_RAW + name) for name in TRANSACTION_COLUMNS],
-        CORRUPT_RECORD, REJECT_REASON, FILE_DAY,
+        CORRUPT_RECORD, REJECT_REASON,
         "transaction_id", "customer_id", "product_id",
         F.col(QUANTITY).alias("quantity"),
         F.col(PRICE).alias("price"),
@@ -205,35 +205,43 @@ def survivors(prepared: DataFrame) -> DataFrame:
             .select(*_TYPED))
 
 
-def source_file(keys: list[str]) -> Column:
-    """The source key of a row from its file index (keys in run order)."""
-    return F.element_at(F.array(*[F.lit(key) for key in keys]), F.col(FILE_INDEX) + 1)
+def by_file(values: Sequence[Any]) -> Column:
+    """The value of a row's source file, from `values` in run order (keys, days, run time).
+
+    The values enter the plan as one array literal, which Spark's generated code holds by reference,
+    where a date or timestamp literal on its own is written into the Java source. So the next run in a
+    session, with other keys, days or run time, compiles to the same code: Spark reuses the classes it
+    compiled, and the JIT its machine code, instead of compiling every run anew. (The job applies it
+    after `computed_once`, where the file index is data, not a literal the optimizer could fold in.)
+    """
+    return F.element_at(F.array(*[F.lit(value) for value in values]), F.col(FILE_INDEX) + 1)
 
 
 def to_facts(survivors: DataFrame, *, keys: list[str], run_id: str, run_at: datetime, small_max: Decimal,
              medium_max: Decimal) -> DataFrame:
     """Fact rows in contracts.FACT_COLUMNS: class, source file, run id, run time added."""
+    # Naive UTC: written as a Parquet timestamp without time zone, which every warehouse reads as-is.
+    updated_at = F.lit(run_at.replace(tzinfo=None)).cast("timestamp_ntz")
     columns: dict[str, Column] = {
         "transaction_class": transaction_class(F.col("total_amount"), small_max, medium_max),
-        SOURCE_FILE: source_file(keys),
+        SOURCE_FILE: by_file(keys),
         JOB_RUN_ID: F.lit(run_id),
-        # Naive UTC: written as a Parquet timestamp without time zone, which every warehouse reads as-is.
-        "updated_at": F.lit(run_at.replace(tzinfo=None)).cast("timestamp_ntz"),
+        "updated_at": by_file([updated_at] * len(keys)),
     }
     return survivors.select(*[columns.get(name, F.col(name)).alias(name) for name in FACT_COLUMNS])
 
 
-def rejects(prepared: DataFrame, keys: list[str], run_id: str) -> DataFrame:
+def rejects(prepared: DataFrame, keys: list[str], days: list[date], run_id: str) -> DataFrame:
     """The rejected rows: raw values (the whole raw line when malformed), reason, source file, run id.
 
     REJECT_DAY says which day's partition a reject belongs to: its own date when that is valid,
-    otherwise the day of the file it came from.
+    otherwise the day its file stands for (`days`, in the order of `keys`).
     """
     return prepared.where(F.col(REJECT_REASON).isNotNull()).select(
         *[F.col(_RAW + name).alias(name) for name in TRANSACTION_COLUMNS],
         F.col(CORRUPT_RECORD).alias("raw_record"),
         REJECT_REASON,
-        source_file(keys).alias(SOURCE_FILE),
+        by_file(keys).alias(SOURCE_FILE),
         F.lit(run_id).alias(JOB_RUN_ID),
-        F.coalesce(F.col("transaction_date"), F.col(FILE_DAY)).alias(REJECT_DAY),
+        F.coalesce(F.col("transaction_date"), by_file(days)).alias(REJECT_DAY),
     )
