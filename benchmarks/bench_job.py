@@ -26,6 +26,7 @@ DuckDB, the JVM for Spark, from /proc) are reported too: on a shared machine the
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -171,7 +172,20 @@ def straightforward_session() -> Any:
     return spark
 
 
-def straightforward_stage(spark: Any, data: Path, key: str, out: str) -> None:
+def job_stage(spark: Any, data: Path, key: str, out: str, run_id: str) -> dict[str, object]:
+    """One run of the job's staging path (`stage_batch`) over `key`; its counts per file."""
+    from ecom_pipeline.job.entry import JobArgs, stage_batch
+    from ecom_pipeline.job.io import source_files
+
+    args = JobArgs.model_validate({
+        "source_keys": [key], "data_bucket": "bench", "warehouse_url": "duckdb:///unused",
+        "input_root": f"file://{data}/", "output_root": f"{out}/", "JOB_RUN_ID": run_id})
+    staged = stage_batch(spark, args, source_files(args.source_keys, args.inputs, DAY), run_id,
+                         datetime.now(UTC))
+    return {name: vars(counts) for name, counts in staged.per_file.items()}
+
+
+def straightforward_stage(spark: Any, data: Path, key: str, out: str, run_id: str) -> None:
     """The job's rules without its plumbing: checked rows once as a DataFrame, two writes over it."""
     from ecom_pipeline.contracts import (
         DEFAULT_MEDIUM_MAX,
@@ -195,7 +209,7 @@ def straightforward_stage(spark: Any, data: Path, key: str, out: str) -> None:
     columns = {"quantity": F.col(t.QUANTITY), "price": F.col(t.PRICE), "total_amount": F.col(t.TOTAL),
                "transaction_date": F.col(t.DATE), "transaction_class": t.transaction_class(
                    F.col(t.TOTAL), DEFAULT_SMALL_MAX, DEFAULT_MEDIUM_MAX),
-               "source_file": F.lit(key), "job_run_id": F.lit("straightforward"),
+               "source_file": F.lit(key), "job_run_id": F.lit(run_id),
                "updated_at": F.current_timestamp().cast("timestamp_ntz")}
     (checked.where(F.col("reject_reason").isNull())
      .withColumn("_row", F.row_number().over(latest)).where(F.col("_row") == 1)
@@ -204,7 +218,7 @@ def straightforward_stage(spark: Any, data: Path, key: str, out: str) -> None:
     day = F.coalesce(F.col(t.DATE), F.lit(DAY))
     (checked.where(F.col("reject_reason").isNotNull())
      .select(*TRANSACTION_COLUMNS, F.col(CORRUPT_RECORD).alias("raw_record"), "reject_reason",
-             F.lit(key).alias("source_file"), F.lit("straightforward").alias("job_run_id"),
+             F.lit(key).alias("source_file"), F.lit(run_id).alias("job_run_id"),
              F.year(day).alias("year"), F.month(day).alias("month"), F.dayofmonth(day).alias("day"))
      .write.mode("overwrite").partitionBy("year", "month", "day")
      .options(header="true", escape='"').csv(f"{out}/rejects"))
@@ -220,44 +234,35 @@ def worker(key: str, data: Path, out: Path, repeats: int, variant: str) -> dict[
     duck = [duckdb_run(ctes, out / "duck-0")]
 
     t0 = time.perf_counter()
-    from ecom_pipeline.job.entry import JobArgs, stage_batch
-    from ecom_pipeline.job.io import source_files
     from ecom_pipeline.job.spark import get_spark
+
+    importlib.import_module("ecom_pipeline.job.entry")  # with the session start, not in the cold run
 
     spark = get_spark("local[2]") if variant == "job" else straightforward_session()
     spark.range(1).count()  # the JVM and the session are up
     session_s = time.perf_counter() - t0
+    stage = job_stage if variant == "job" else straightforward_stage
+    target = f"file://{out}/{variant}"
     jvm = int(spark._jvm.ProcessHandle.current().pid())
     runs: list[float] = []
     cpus: list[float] = []
-    counts: dict[str, object] = {}
+    counts: dict[str, object] | None = None
     jobs: list[int] = []
     tracker = spark.sparkContext.statusTracker()
     for i in range(repeats + 1):
         if i:
             duck.append(duckdb_run(ctes, out / f"duck-{i}"))
-        run_id = f"bench-{i}"
-        args = JobArgs.model_validate({
-            "source_keys": [key], "data_bucket": "bench", "warehouse_url": "duckdb:///unused",
-            "input_root": f"file://{data}/", "output_root": f"file://{out}/spark/", "JOB_RUN_ID": run_id})
-        good = source_files(args.source_keys, args.inputs, DAY)
         jobs_before = len(tracker.getJobIdsForGroup(None))
         cpu, start = _cpu_s(jvm), time.perf_counter()
-        if variant == "job":
-            staged = stage_batch(spark, args, good, run_id, datetime.now(UTC))
-        else:
-            straightforward_stage(spark, data, key, f"file://{out}/straightforward")
+        counts = stage(spark, data, key, target, f"bench-{i}")
         runs.append(time.perf_counter() - start)
         cpus.append(_cpu_s(jvm) - cpu)
         jobs.append(len(tracker.getJobIdsForGroup(None)) - jobs_before)
-        if variant == "job":
-            counts = {name: vars(c) for name, c in staged.per_file.items()}
     if variant == "job":
         floor = floors(spark, data / key, out, repeats)
-    else:  # what it wrote, to check against the job's counts
-        counts = {"staged": spark.read.parquet(f"file://{out}/straightforward/staged").count(),
-                  "rejects": spark.read.option("header", "true").csv(f"file://{out}/straightforward/rejects")
-                  .count()}
+    else:  # what it wrote, read after the timed runs, to check against the job's counts
+        counts = {"staged": spark.read.parquet(f"{target}/staged").count(),
+                  "rejects": spark.read.option("header", "true").csv(f"{target}/rejects").count()}
         floor = (0.0, 0.0)
     spark.stop()
     return {"session_start_s": session_s, "spark_runs": runs, "spark_cpu": cpus, "duck_runs": duck,

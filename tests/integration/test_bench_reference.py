@@ -40,7 +40,8 @@ def test_straightforward_reference_stages_and_rejects_the_same_rows(
                                    "output_root": f"file://{tmp_path}/job/", "JOB_RUN_ID": "job"})
     staged = stage_batch(spark, args, io.source_files([key], args.inputs, generated_dataset.days[1]), "job",
                          datetime.now(UTC))
-    bench_module().straightforward_stage(spark, generated_dataset.root, key, f"file://{tmp_path}/reference")
+    bench_module().straightforward_stage(spark, generated_dataset.root, key, f"file://{tmp_path}/reference",
+                                         "reference")
 
     job_facts = rows(spark.read.parquet(staged.staged_uri), COMPARED)
     assert sum(job_facts.values()) == staged.candidates > 0
