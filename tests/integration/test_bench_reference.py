@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
 from ecom_pipeline.contracts import FACT_COLUMNS
 from ecom_pipeline.job import io
-from ecom_pipeline.job.entry import JobArgs, stage_batch
 from pyspark.sql import DataFrame, SparkSession
 
 from tests.fixtures.data import GeneratedDataset
@@ -34,17 +32,13 @@ def rows(frame: DataFrame, columns: list[str]) -> Counter[tuple[object, ...]]:
 
 def test_straightforward_reference_stages_and_rejects_the_same_rows(
         spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
-    key = generated_dataset.transaction_keys[1]
-    args = JobArgs.model_validate({"source_keys": [key], "data_bucket": "local", "warehouse_url": "duckdb:///x",
-                                   "input_root": f"file://{generated_dataset.root}/",
-                                   "output_root": f"file://{tmp_path}/job/", "JOB_RUN_ID": "job"})
-    staged = stage_batch(spark, args, io.source_files([key], args.inputs, generated_dataset.days[1]), "job",
-                         datetime.now(UTC))
-    bench_module().straightforward_stage(spark, generated_dataset.root, key, f"file://{tmp_path}/reference",
-                                         "reference")
+    key, bench, data = generated_dataset.transaction_keys[1], bench_module(), generated_dataset.root
+    counts = bench.job_stage(spark, data, key, f"file://{tmp_path}/job", "job")
+    bench.straightforward_stage(spark, data, key, f"file://{tmp_path}/reference", "reference")
+    staged_uri = io.staging_uri(f"file://{tmp_path}/job/", "job")
 
-    job_facts = rows(spark.read.parquet(staged.staged_uri), COMPARED)
-    assert sum(job_facts.values()) == staged.candidates > 0
+    job_facts = rows(spark.read.parquet(staged_uri), COMPARED)
+    assert sum(job_facts.values()) == counts[key]["candidates"] > 0
     assert rows(spark.read.parquet(f"file://{tmp_path}/reference/staged"), COMPARED) == job_facts
 
     def rejects(uri: str) -> Counter[tuple[object, ...]]:
