@@ -306,6 +306,7 @@ def main() -> None:
     duck_warm_cpu = statistics.median(cpu for _, _, cpu in duck_runs[1:])
     spark_cpu = measured["spark_cpu"]
     session = measured["session_start_s"]
+    ratio_cold, ratio_warm, ratio_second = _ratios(measured)
     result = {
         "rows": args.rows, "repeats": args.repeats, "load_average": list(os.getloadavg()),
         "duckdb_one_query_s": {"before_cold": round(duck_cold, 3), "median_warm": round(duck_warm, 3)},
@@ -314,10 +315,10 @@ def main() -> None:
         "spark_session_start_s": round(session, 3),
         "spark_cold_run_s": round(cold, 3), "spark_warm_median_s": round(warm, 3),
         "spark_runs_s": [round(r, 3) for r in spark_runs],
-        "ratio_cold_run": round(cold / duck_cold, 2),
+        "ratio_cold_run": round(ratio_cold, 2),
         "ratio_cold_incl_session_start": round((cold + session) / duck_cold, 2),
-        "ratio_warm": round(warm / duck_warm, 2),
-        "ratio_second_run": _second_run_ratio(measured),
+        "ratio_warm": round(ratio_warm, 2),
+        "ratio_second_run": round(ratio_second, 2),
         "ratio_cold_run_vs_duckdb_with_rejects": round(cold / duck_cold_rejects, 2),
         "ratio_warm_vs_duckdb_with_rejects": round(warm / duck_warm_rejects, 2),
         # CPU seconds do not grow with other processes' load the way wall time does.
@@ -346,16 +347,15 @@ def _worker(variant: str, key: str, data: Path, out: Path, repeats: int) -> dict
     return measured
 
 
-def _ratios(measured: dict[str, Any]) -> tuple[float, float]:
-    """(cold, warm) Spark time over the DuckDB one-query time of the same worker process."""
+def _ratios(measured: dict[str, Any]) -> tuple[float, float, float]:
+    """(cold, warm median, second run) Spark time over the DuckDB one-query time of the same worker.
+
+    The cold and the second run are each compared with the DuckDB run just before them.
+    """
     runs, duck = measured["spark_runs"], measured["duck_runs"]
     return (runs[0] / duck[0][0],
-            statistics.median(runs[1:]) / statistics.median(one for one, _, _ in duck[1:]))
-
-
-def _second_run_ratio(measured: dict[str, Any]) -> float:
-    """The session's second Spark run over the DuckDB run just before it (the JIT is still warming)."""
-    return round(measured["spark_runs"][1] / measured["duck_runs"][1][0], 2)
+            statistics.median(runs[1:]) / statistics.median(one for one, _, _ in duck[1:]),
+            runs[1] / duck[1][0])
 
 
 def _reference(reference: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -367,13 +367,13 @@ def _reference(reference: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]
         raise SystemExit(f"straightforward version wrote {reference['per_file']}, the job {expected}")
     runs = reference["spark_runs"]
     cold, warm = runs[0], statistics.median(runs[1:])
-    (ratio_cold, ratio_warm), (job_cold, job_warm) = _ratios(reference), _ratios(job)
+    (ratio_cold, ratio_warm, ratio_second), (job_cold, job_warm, _) = _ratios(reference), _ratios(job)
     return {
         "outputs": reference["per_file"],
         "spark_cold_run_s": round(cold, 3), "spark_warm_median_s": round(warm, 3),
         "spark_runs_s": [round(r, 3) for r in runs],
         "ratio_cold_run": round(ratio_cold, 2), "ratio_warm": round(ratio_warm, 2),
-        "ratio_second_run": _second_run_ratio(reference),
+        "ratio_second_run": round(ratio_second, 2),
         "spark_jobs_per_run": reference["spark_jobs"],
         # The two ran in different processes, one after the other: each is compared with the DuckDB runs
         # of its own process, and the job's gain is the ratio of those ratios.
