@@ -1,7 +1,8 @@
-"""setup Lambda (CloudFormation custom resource): package to Glue, dims, warehouse schema and dims."""
+"""setup Lambda (CloudFormation custom resource): script and package to Glue, dims, warehouse schema."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,11 +13,14 @@ from ecom_pipeline.deploy import respond_to_cloudformation, setup_stack
 
 logger = Logger()
 
+# glue/process_transactions.py, linked into this function so that `sam build` ships it with the code.
+JOB_SCRIPT = Path(__file__).with_name("process_transactions.py")
+
 
 def _create_or_update(properties: dict[str, Any]) -> dict[str, str]:
     job_name = str(properties["GlueJobName"])
-    result = setup_stack(job_name, GlueJobs(), ObjectStore())
-    logger.info("setup done", job_name=job_name, package=result.package_uri,
+    result = setup_stack(job_name, JOB_SCRIPT.read_bytes(), GlueJobs(), ObjectStore())
+    logger.info("setup done", job_name=job_name, script=result.script_uri, package=result.package_uri,
                 dims_written=result.dims_written, dims_loaded=result.dims_loaded)
     return result.as_data()
 

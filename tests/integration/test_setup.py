@@ -23,6 +23,7 @@ from ecom_pipeline.warehouse import open_warehouse
 JOB = "ecom-pipeline-process-transactions"
 DATA = "ecom-data"
 ARTIFACTS = "ecom-artifacts"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def stack(s3: Any, glue: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     s3.create_bucket(Bucket=ARTIFACTS)
     warehouse_url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
     glue.create_job(Name=JOB, Role="arn:aws:iam::123456789012:role/glue", GlueVersion="5.0",
-                    Command={"Name": "glueetl", "ScriptLocation": f"s3://{ARTIFACTS}/glue/process.py"},
+                    Command={"Name": "glueetl", "ScriptLocation": f"s3://{ARTIFACTS}/glue/job_script.py"},
                     DefaultArguments={"--extra-py-files": f"s3://{ARTIFACTS}/glue/ecom_pipeline.zip",
                                       "--data_bucket": DATA, "--warehouse_url": warehouse_url})
     return warehouse_url
@@ -89,6 +90,9 @@ def test_create_ships_the_package_writes_dims_and_prepares_the_warehouse(
     customers = s3.get_object(Bucket=DATA, Key=CUSTOMERS_KEY)["Body"].read().decode().splitlines()
     assert _count(stack, DIM_PRODUCTS) == len(products) - 1
     assert _count(stack, DIM_CUSTOMERS) == len(customers) - 1
+    shipped = s3.get_object(Bucket=ARTIFACTS, Key="glue/job_script.py")["Body"].read()
+    assert shipped == (REPO / "glue" / "process_transactions.py").read_bytes()
+    assert response["Data"]["ScriptUri"] == f"s3://{ARTIFACTS}/glue/job_script.py"
     names = zipfile.ZipFile(io.BytesIO(
         s3.get_object(Bucket=ARTIFACTS, Key="glue/ecom_pipeline.zip")["Body"].read())).namelist()
     assert "ecom_pipeline/contracts.py" in names

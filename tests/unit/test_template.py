@@ -165,7 +165,13 @@ def test_glue_job_matches_the_seams(resources: dict[str, Any]) -> None:
     arguments = job["DefaultArguments"]
 
     assert job["GlueVersion"] == "5.0"
-    assert (ROOT / job["Command"]["ScriptLocation"]).is_file()
+    assert job["Command"]["ScriptLocation"] == {"Fn::Sub": "s3://${ArtifactsBucket}/glue/process_transactions.py"}
+    # The setup function ships that script: its copy is the repo's script itself, not a second one,
+    # and a new version of the function (a changed script) runs the setup again.
+    assert (ROOT / "functions/setup/process_transactions.py").samefile(ROOT / "glue/process_transactions.py")
+    setup = _props(resources, "WarehouseSetup")
+    assert setup["SetupCodeVersion"] == {"Ref": "SetupFunction.Version"}
+    assert _props(resources, "SetupFunction")["AutoPublishAlias"]
     assert job["ExecutionProperty"]["MaxConcurrentRuns"] == {"Ref": "GlueMaxConcurrentRuns"}
     assert {"--data_bucket", "--warehouse_url", "--small_max", "--medium_max", "--summary_topic_arn",
             "--extra-py-files", "--enable-continuous-cloudwatch-log", "--enable-metrics"} <= set(arguments)

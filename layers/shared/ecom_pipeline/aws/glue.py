@@ -1,4 +1,4 @@
-"""Glue control plane: start a run, list recent runs, read a run's or the job's arguments."""
+"""Glue control plane: start a run, list recent runs, read a run's arguments or the job's definition."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ class JobRun:
     arguments: dict[str, str]
 
 
+@dataclass(frozen=True)
+class JobDefinition:
+    """What the template set on the job: where its script is and its default arguments."""
+
+    script_location: str
+    default_arguments: dict[str, str]
+
+
 class GlueJobs:
     """The Glue calls the pipeline makes; retryable refusals surface as GlueRunRefused."""
 
@@ -78,9 +86,10 @@ class GlueJobs:
         response = self._client.get_job_run(JobName=job_name, RunId=run_id)
         return dict(response["JobRun"].get("Arguments") or {})
 
-    def default_arguments(self, job_name: str) -> dict[str, str]:
-        response = self._client.get_job(JobName=job_name)
-        return dict(response["Job"].get("DefaultArguments") or {})
+    def definition(self, job_name: str) -> JobDefinition:
+        job = self._client.get_job(JobName=job_name)["Job"]
+        return JobDefinition(script_location=str(job.get("Command", {}).get("ScriptLocation", "")),
+                             default_arguments=dict(job.get("DefaultArguments") or {}))
 
 
 def _refusal_or_same(error: ClientError) -> Exception:

@@ -1,8 +1,10 @@
 """What the setup custom resource does on Create and Update, reading everything from the Glue job.
 
-The job's DefaultArguments (template.yaml) are the one source of where the package goes
-(`--extra-py-files`), which bucket holds the dims (`--data_bucket`) and which warehouse to prepare
-(`--warehouse_url`), so the setup cannot disagree with what the job will use.
+The job's definition (template.yaml) is the one source of where the script goes (`ScriptLocation`),
+where the package goes (`--extra-py-files`), which bucket holds the dims (`--data_bucket`) and which
+warehouse to prepare (`--warehouse_url`), so the setup cannot disagree with what the job will use.
+The script is shipped here rather than by `sam package`: a packaged script would sit in the deployer's
+artifact bucket, which the job's role cannot read (and which CI expires).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from ecom_pipeline.aws.glue import JobDefinition
 from ecom_pipeline.deploy.package import package_zip
 from ecom_pipeline.generator import GenerationRequest, S3Sink
 from ecom_pipeline.generator.service import ensure_dims
@@ -22,8 +25,8 @@ from ecom_pipeline.warehouse import open_warehouse
 from ecom_pipeline.warehouse.base import Warehouse
 
 
-class JobDefaults(Protocol):
-    def default_arguments(self, job_name: str) -> dict[str, str]: ...
+class JobDefinitions(Protocol):
+    def definition(self, job_name: str) -> JobDefinition: ...
 
 
 class Objects(Protocol):
@@ -34,13 +37,15 @@ class Objects(Protocol):
 
 @dataclass(frozen=True)
 class SetupResult:
+    script_uri: str
     package_uri: str
     dims_written: list[str] = field(default_factory=list)
     dims_loaded: dict[str, int] = field(default_factory=dict)
 
     def as_data(self) -> dict[str, str]:
         """Custom resource `Data` (strings only, readable with Fn::GetAtt)."""
-        return {"PackageUri": self.package_uri, "DimsWritten": ",".join(self.dims_written),
+        return {"ScriptUri": self.script_uri, "PackageUri": self.package_uri,
+                "DimsWritten": ",".join(self.dims_written),
                 **{f"Rows_{table}": str(count) for table, count in self.dims_loaded.items()}}
 
 
@@ -51,16 +56,17 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def setup_stack(job_name: str, glue: JobDefaults, store: Objects,
+def setup_stack(job_name: str, script: bytes, glue: JobDefinitions, store: Objects,
                 warehouse: Callable[[str], Warehouse] = open_warehouse) -> SetupResult:
-    """Ship the package, ensure the dims, prepare the warehouse. Safe to run any number of times."""
-    arguments = glue.default_arguments(job_name)
+    """Ship the script and the package, ensure the dims, prepare the warehouse. Safe to repeat."""
+    job = glue.definition(job_name)
+    arguments = job.default_arguments
     missing = [a for a in ("--extra-py-files", "--data_bucket", "--warehouse_url") if not arguments.get(a)]
     if missing:
         raise ValueError(f"Glue job {job_name} lacks default arguments {missing}")
+    store.put(*split_s3_uri(job.script_location), script, content_type="text/x-python")
     package_uri = arguments["--extra-py-files"].split(",")[0]
-    bucket, key = split_s3_uri(package_uri)
-    store.put(bucket, key, package_zip(), content_type="application/zip")
+    store.put(*split_s3_uri(package_uri), package_zip(), content_type="application/zip")
 
     data_bucket = arguments["--data_bucket"]
     written, _ = ensure_dims(GenerationRequest(start=datetime.now(UTC).date()), S3Sink(data_bucket))
@@ -71,7 +77,8 @@ def setup_stack(job_name: str, glue: JobDefaults, store: Objects,
         loaded = _load_dims(db, arguments["--warehouse_url"], data_bucket, store)
     finally:
         db.close()
-    return SetupResult(package_uri=package_uri, dims_written=written, dims_loaded=loaded)
+    return SetupResult(script_uri=job.script_location, package_uri=package_uri, dims_written=written,
+                       dims_loaded=loaded)
 
 
 def _load_dims(db: Warehouse, url: str, data_bucket: str, store: Objects) -> dict[str, int]:

@@ -1,0 +1,1 @@
+../../glue/process_transactions.py
