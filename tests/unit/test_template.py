@@ -78,12 +78,19 @@ def test_state_change_rule_feeds_the_topic_a_message_the_archiver_understands(
     assert change.message == 'header "bad"\nin file'
 
 
-def test_the_topic_allows_only_this_rule_to_publish(resources: dict[str, Any]) -> None:
-    (statement,) = _props(resources, "NotificationsTopicPolicy")["PolicyDocument"]["Statement"]
+def test_the_topic_lets_only_this_rule_and_this_accounts_alarms_publish(resources: dict[str, Any]) -> None:
+    rule, alarms = _props(resources, "NotificationsTopicPolicy")["PolicyDocument"]["Statement"]
+    alarm_actions = {name: r["Properties"]["AlarmActions"] for name, r in resources.items()
+                     if r["Type"] == "AWS::CloudWatch::Alarm"}
 
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    source = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
-    assert source == {"Fn::GetAtt": ["GlueStateChangeRule", "Arn"]}
+    assert rule["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rule["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": ["GlueStateChangeRule", "Arn"]}
+    # The policy replaces SNS's default one: alarms publishing to the topic need a grant of their own.
+    assert alarm_actions and all(a == [{"Ref": "NotificationsTopic"}] for a in alarm_actions.values())
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Action"] == "sns:Publish"
+    assert alarms["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
 
 
 def test_data_bucket_announces_every_created_transaction_file_to_the_queue(resources: dict[str, Any]) -> None:
