@@ -9,11 +9,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 from ecom_pipeline import contracts
 from ecom_pipeline.warehouse import WarehouseError, open_warehouse
 from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
 from ecom_pipeline.warehouse.engine import Cursor, SqlWarehouse
+from ecom_pipeline.warehouse.schema import FACT_TRANSACTIONS
+from ecom_pipeline.warehouse.sql import lock_statement
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -309,3 +312,15 @@ def test_two_concurrent_writers_lose_no_update(warehouse_url: str, stage) -> Non
     assert [r[:13] for r in concurrent] == [r[:13] for r in sequential]
     assert sum(r.inserted for r in results) == 300
     assert sum(r.candidates for r in results) == 3 * (200 + 200)
+
+
+def test_postgres_writer_lock_excludes_writers_but_not_readers(postgres_url: str) -> None:
+    open_warehouse(postgres_url).apply_schema()
+    lock = lock_statement([FACT_TRANSACTIONS], "postgres")
+    with psycopg.connect(postgres_url) as writer, psycopg.connect(postgres_url, autocommit=True) as other:
+        writer.execute(lock)  # held until the writer's transaction ends
+        other.execute("SET lock_timeout = '2s'")
+
+        assert other.execute("SELECT count(*) FROM fact_transactions").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.LockNotAvailable), other.transaction():
+            other.execute(lock)

@@ -10,6 +10,7 @@ from botocore.stub import ANY, Stubber
 from ecom_pipeline.warehouse import RetryableWarehouseError, UpsertResult, WarehouseError
 from ecom_pipeline.warehouse.dataapi import DataApi, PollPolicy
 from ecom_pipeline.warehouse.redshift import RedshiftTarget, RedshiftWarehouse
+from ecom_pipeline.warehouse.sql import Step
 
 TARGET = {"Database": "dev", "WorkgroupName": "wg1"}
 
@@ -121,10 +122,11 @@ def test_upsert_batch_is_rerun_after_a_serialization_failure(client, clock, monk
     target = RedshiftTarget(database="dev", workgroup="wg1", iam_role="arn:aws:iam::1:role/copy")
     wh = RedshiftWarehouse(target, real, poll=PollPolicy(first_delay_s=0.5), sleep=clock.sleep, clock=clock)
     steps = wh.fact_upsert_steps("s3://bucket/staging/run-1")
-    statements = [step.sql for step in steps]
+    statements = ["LOCK TABLE fact_transactions", *(step.sql for step in steps)]
     affected = {"kept_stored": 1, "updated": 2, "written": 9, "candidates": 1}
     subs = [{"Id": f"b2:{n}", "HasResultSet": step.measure == "candidates",
-             "ResultRows": affected.get(step.measure or "", 0)} for n, step in enumerate(steps, 1)]
+             "ResultRows": affected.get(step.measure or "", 0)}
+            for n, step in enumerate([Step("LOCK"), *steps], 1)]
 
     stub.add_response("batch_execute_statement", {"Id": "b1"}, {"Sqls": statements, **TARGET})
     conflict = {"Id": "b1", "Status": "FAILED", "Error": "ERROR: 1023 Serializable isolation violation"}
@@ -138,5 +140,5 @@ def test_upsert_batch_is_rerun_after_a_serialization_failure(client, clock, monk
 
     assert wh.upsert_facts("s3://bucket/staging/run-1") == UpsertResult(inserted=7, updated=2, kept_stored=1)
     assert len(slept) == 1
-    assert statements[2] == ("COPY stg_fact_transactions FROM 's3://bucket/staging/run-1/' "
+    assert statements[3] == ("COPY stg_fact_transactions FROM 's3://bucket/staging/run-1/' "
                              "IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET")

@@ -103,7 +103,7 @@ class SqlWarehouse(ABC):
         load(table)
         # Lock after the bulk load: writers queue only for the short merge, not for each other's loads.
         if self.needs_lock:
-            cur.run(sql.lock_statement(table))
+            cur.run(sql.lock_statement([table], self.dialect))
         measured: dict[str, int] = {}
         for step in sql.upsert_steps(table, incoming_wins):
             if step.measure in (None, "candidates"):

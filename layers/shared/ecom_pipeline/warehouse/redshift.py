@@ -1,7 +1,7 @@
 """Amazon Redshift through the Data API (no VPC or JDBC for the job): serverless or provisioned.
 
 The staged batch is loaded with `COPY … FORMAT AS PARQUET` from its S3 prefix using an IAM role, then
-the common upsert SQL runs in the same Data API batch, so load, LOCK, change and counts are one
+the common upsert SQL runs in the same Data API batch, so LOCK, load, change and counts are one
 transaction. A serialization failure (1023) re-runs the whole batch with bounded backoff.
 """
 
@@ -108,7 +108,6 @@ class RedshiftWarehouse:
         return [
             *(Step(statement) for statement in create_staging(table, "redshift")),
             Step(self.copy_statement(table, source, file_format)),
-            Step(sql.lock_statement(table)),
             *sql.upsert_steps(table, incoming_wins),
         ]
 
@@ -117,10 +116,16 @@ class RedshiftWarehouse:
         return self._staged_upsert(FACT_TRANSACTIONS, prefix, "parquet", sql.FACT_INCOMING_WINS)
 
     def _run_upserts(self, parts: list[tuple[Table, list[Step]]]) -> dict[str, UpsertResult]:
-        """Run several staged upserts as ONE batch (one transaction); their counts by table."""
+        """Run several staged upserts as ONE batch (one transaction); their counts by table.
+
+        The LOCK is the batch's first statement: Redshift fixes a transaction's snapshot at its first
+        statement that touches a table (a CREATE or COPY of the staging table too), so a writer that
+        waited for the lock after its load would merge against data from before the other's commit.
+        """
+        lock = sql.lock_statement([table for table, _ in parts], self.dialect)
         steps = [step for _, table_steps in parts for step in table_steps]
-        outcomes = with_retry(lambda: self.api.run_batch([step.sql for step in steps]))
-        results, remaining = {}, iter(outcomes)
+        outcomes = with_retry(lambda: self.api.run_batch([lock, *(step.sql for step in steps)]))
+        results, remaining = {}, iter(outcomes[1:])
         for table, table_steps in parts:
             measured: dict[str, int] = {}
             for step in table_steps:

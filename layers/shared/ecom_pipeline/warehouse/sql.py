@@ -98,9 +98,12 @@ def upsert_result(measured: Mapping[str, int], where: str) -> UpsertResult:
     return UpsertResult(inserted=written - updated, updated=updated, kept_stored=kept)
 
 
-def lock_statement(table: Table) -> str:
-    """Serializes writers on PostgreSQL and Redshift (same syntax on both)."""
-    return f"LOCK TABLE {table.name}"
+def lock_statement(tables: list[Table], dialect: str) -> str:
+    """Serializes writers of `tables`. Redshift has one lock mode; on PostgreSQL the mode that conflicts
+    with itself but not with readers (a bare LOCK TABLE would also block every SELECT)."""
+    names = ", ".join(table.name for table in tables)
+    mode = " IN SHARE ROW EXCLUSIVE MODE" if dialect == "postgres" else ""
+    return f"LOCK TABLE {names}{mode}"
 
 
 FACT_UPSERT: Final = upsert_steps(FACT_TRANSACTIONS, FACT_INCOMING_WINS)
