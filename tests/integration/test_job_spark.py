@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from ecom_pipeline.job import spark as job_spark
 from ecom_pipeline.job.spark import JOB_SQL_CONF, computed_once, get_spark
@@ -13,13 +15,19 @@ def physical_plan(frame: DataFrame) -> str:
     return str(frame._jdf.queryExecution().executedPlan().toString())
 
 
-def test_job_settings_reach_the_session_glue_created(spark: SparkSession,
+def test_job_settings_reach_the_session_glue_created(spark: SparkSession, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     for key in JOB_SQL_CONF:
         spark.conf.unset(key)
+    spark.range(3).write.parquet(str(tmp_path / "before"))
     monkeypatch.setattr(job_spark, "on_glue", lambda: True)
+
     assert get_spark() is spark
     assert {key: spark.conf.get(key) for key in JOB_SQL_CONF} == JOB_SQL_CONF
+    # Glue's session writes a _SUCCESS marker by default; the staged prefix must hold Parquet only.
+    spark.range(3).write.parquet(str(tmp_path / "after"))
+    assert (tmp_path / "before" / "_SUCCESS").exists()
+    assert {p.suffix for p in (tmp_path / "after").iterdir()} == {".parquet"}
 
 
 def test_computed_once_keeps_the_partitioning_and_the_rows(spark: SparkSession) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -159,6 +160,22 @@ def test_facts_carry_dims_source_and_run(spark: SparkSession, dims: tuple[DataFr
     assert (fact["source_file"], fact["job_run_id"], fact["status_rank"]) == ("file0.csv", "run-1", 2)
     assert fact["updated_at"] == RUN_AT.replace(tzinfo=None)
     assert fact["transaction_date"] == date(2023, 3, 15)
+
+
+@pytest.fixture
+def laptop_east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The Python process in UTC+05:30, as on a laptop outside UTC (Glue's processes run in UTC)."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_updated_at_is_the_run_time_in_utc_whatever_the_local_zone(
+        spark: SparkSession, dims: tuple[DataFrame, DataFrame], laptop_east_of_utc: Any) -> None:
+    [fact] = stage(spark, dims, [raw_frame(spark, [{}])])
+    assert fact["updated_at"] == datetime(2023, 3, 16, 1, 2, 3)
 
 
 def test_collapse_keeps_greatest_date_then_rank(spark: SparkSession,

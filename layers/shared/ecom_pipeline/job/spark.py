@@ -18,8 +18,6 @@ LOCAL_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.autoBroadcastJoinThreshold": str(64 * 1024 * 1024),
-    # No _SUCCESS markers: the staged directory holds only Parquet part files.
-    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     # The raw local filesystem writes no `.x.crc` sidecars, which would otherwise follow every reject
     # file into the user's rejects folder (S3 on Glue has none either).
     "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
@@ -30,12 +28,15 @@ LOCAL_CONF: dict[str, str] = {
     "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
 }
 
-# Runtime SQL settings the job's plans are tuned for, set on Glue's session too.
+# Runtime settings the job's plans and outputs rely on, set on Glue's session too.
 JOB_SQL_CONF: dict[str, str] = {
     # The collapse keeps row 1 of a window per transaction_id. Spark 3.5 puts a per-group limit before
     # such a window; with ~1% duplicates it filters almost nothing and copies every row once more
     # (paired runs: 4-9% less CPU without it).
     "spark.sql.optimizer.windowGroupLimitThreshold": "-1",
+    # No _SUCCESS markers: the staged prefix holds only Parquet part files, which Redshift's COPY loads
+    # all of. A session setting reaches the Hadoop configuration of every DataFrame write, Glue's too.
+    "mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
 }
 
 

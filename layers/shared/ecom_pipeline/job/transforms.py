@@ -7,7 +7,7 @@ the optimizer can fuse (and the same rules read the same in the DuckDB benchmark
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -220,8 +220,9 @@ def by_file(values: Sequence[Any]) -> Column:
 def to_facts(survivors: DataFrame, *, keys: list[str], run_id: str, run_at: datetime, small_max: Decimal,
              medium_max: Decimal) -> DataFrame:
     """Fact rows in contracts.FACT_COLUMNS: class, source file, run id, run time added."""
-    # Naive UTC: written as a Parquet timestamp without time zone, which every warehouse reads as-is.
-    updated_at = F.lit(run_at.replace(tzinfo=None)).cast("timestamp_ntz")
+    # UTC wall time as a timestamp without time zone (every warehouse reads it as-is). From text: a
+    # datetime literal would go through the Python process's local zone (time.mktime) on its way in.
+    updated_at = F.lit(run_at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")).cast("timestamp_ntz")
     columns: dict[str, Column] = {
         "transaction_class": transaction_class(F.col("total_amount"), small_max, medium_max),
         SOURCE_FILE: by_file(keys),
