@@ -83,6 +83,17 @@ def test_serialization_violation_is_retryable(client, clock) -> None:
         api_for(real, clock).run("DELETE FROM t")
 
 
+def test_an_error_that_merely_contains_1023_is_not_retried(client, clock) -> None:
+    real, stub = client
+    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
+    stub.add_response("describe_statement", described(
+        "FAILED", Error='ERROR: invalid input syntax for type numeric: "T1023"'), {"Id": "s1"})
+
+    with pytest.raises(WarehouseError, match="T1023") as caught:
+        api_for(real, clock).run("INSERT INTO t SELECT 'T1023'::numeric")
+    assert not isinstance(caught.value, RetryableWarehouseError)
+
+
 def test_statement_still_running_at_the_bound_is_cancelled(client, clock) -> None:
     real, stub = client
     stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})

@@ -17,7 +17,8 @@ from ecom_pipeline.warehouse.errors import RetryableWarehouseError, WarehouseErr
 _DONE = "FINISHED"
 _BROKEN = ("FAILED", "ABORTED")
 # Redshift's serializable isolation violation (error 1023): the transaction may simply be run again.
-_SERIALIZATION_MARKERS = ("1023", "serializable isolation violation")
+# Matched by its words, which Redshift always sends: "1023" alone also occurs in ids and values.
+_SERIALIZATION_MARKER = "serializable isolation violation"
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class DataApi:
             if status in _BROKEN:
                 error = described.get("Error") or "no error text"
                 message = f"Redshift statement {statement_id} {status}: {error}"
-                if any(marker in error.lower() for marker in _SERIALIZATION_MARKERS):
+                if _SERIALIZATION_MARKER in error.lower():
                     raise RetryableWarehouseError(message)
                 raise WarehouseError(message)
             if self.clock() + delay > deadline:
