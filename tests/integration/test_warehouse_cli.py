@@ -39,10 +39,13 @@ def test_setup_twice_then_query_on_the_default_warehouse(dims: Path, tmp_path: P
 
 
 def test_setup_on_postgres_and_a_bad_query_exits_non_zero(dims: Path, postgres_url: str) -> None:
-    setup = runner.invoke(app, ["setup", "--warehouse", postgres_url, "--dims", str(dims)])
+    # The test server trusts local connections, so the password is accepted and ignored.
+    with_password = postgres_url.replace("postgres@", "postgres:hunter2@", 1)
+    setup = runner.invoke(app, ["setup", "--warehouse", with_password, "--dims", str(dims)])
     bad = runner.invoke(app, ["query", "--warehouse", postgres_url, "SELECT * FROM no_such_table"])
 
     assert setup.exit_code == 0, setup.output
+    assert "hunter2" not in setup.output and "postgres:***@" in setup.output
     assert bad.exit_code == 1
     assert "no_such_table" in bad.output
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ecom_pipeline.warehouse import DimFileError, default_warehouse_url, open_warehouse
+from ecom_pipeline.warehouse import DimFileError, default_warehouse_url, open_warehouse, redacted
 from ecom_pipeline.warehouse.dims import read_dim_csv
 from ecom_pipeline.warehouse.errors import RetryableWarehouseError
 from ecom_pipeline.warehouse.redshift import RedshiftTarget
@@ -33,6 +33,23 @@ def test_default_url_is_an_absolute_duckdb_file_under_dot_local(tmp_path: Path) 
 def test_bad_urls_are_refused_with_a_clear_message(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_warehouse(url)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://loader:s3cr%40t@db.internal:5432/shop?sslmode=require",
+     "postgresql://loader:***@db.internal:5432/shop?sslmode=require"),
+    ("postgresql://loader@db.internal/shop", "postgresql://loader@db.internal/shop"),
+    ("duckdb:///tmp/a:b@c.duckdb", "duckdb:///tmp/a:b@c.duckdb"),
+    ("redshift://?workgroup=w&database=dev&secret_arn=arn:x", "redshift://?workgroup=w&database=dev&secret_arn=arn:x"),
+])
+def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    assert redacted(url) == shown
+
+
+def test_an_unsupported_url_is_refused_without_echoing_its_password() -> None:
+    with pytest.raises(ValueError, match="unsupported warehouse URL") as refused:
+        open_warehouse("mysql://loader:hunter2@db/shop")
+    assert "hunter2" not in str(refused.value)
 
 
 def test_redshift_serverless_url_maps_to_data_api_arguments() -> None:

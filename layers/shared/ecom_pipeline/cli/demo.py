@@ -30,6 +30,7 @@ from ecom_pipeline.local.demo import (
 )
 from ecom_pipeline.local.handlers import REPO_ROOT
 from ecom_pipeline.local.runtime import FlowStuck, LocalRuntime
+from ecom_pipeline.warehouse import redacted
 
 
 class RichNarrator(Narrator):
@@ -126,7 +127,7 @@ def demo_command(
     try:  # fail fast, before anything starts, when the warehouse cannot be reached
         open_warehouse(options.warehouse).close()
     except Exception as exc:
-        console.print(f"[bold red]error:[/] cannot open the warehouse {options.warehouse}: {exc}")
+        console.print(f"[bold red]error:[/] cannot open the warehouse {redacted(options.warehouse)}: {exc}")
         raise typer.Exit(code=2) from exc
     with _quiet_runtime_output(options.state_dir / "logs"):
         try:
@@ -209,7 +210,7 @@ def _print_summary(console: Console, result: DemoResult, wall: float, report_pat
     console.print(timing)
 
     console.print("[bold]Where things are[/]")
-    console.print(f"  warehouse      {opts.warehouse}")
+    console.print(f"  warehouse      {redacted(opts.warehouse)}")
     if report_path:
         console.print(f"  report         {report_path}")
     console.print(f"  outbox         {opts.state_dir / 'outbox'}")
@@ -217,7 +218,7 @@ def _print_summary(console: Console, result: DemoResult, wall: float, report_pat
     console.print(f"  logs           {opts.state_dir / 'logs'}")
     console.print(f"  stack          {opts.state_dir / 'stack.json'}  (template.yaml as provisioned locally)")
     console.print("[bold]Try next[/]")
-    console.print(f'  ecom-pipeline query --warehouse {opts.warehouse} '
+    console.print(f'  ecom-pipeline query --warehouse {redacted(opts.warehouse)} '
                   '"SELECT status, count(*), sum(total_amount) FROM fact_transactions GROUP BY 1 ORDER BY 1"')
     console.print("  ecom-pipeline demo            # again: continues, loads nothing twice")
     console.print("  ecom-pipeline demo --scenario late-updates | bad-file | backfill")

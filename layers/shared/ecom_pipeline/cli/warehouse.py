@@ -32,7 +32,7 @@ def setup_command(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Create the schema and load the dimensions: safe to repeat, a changed row is updated."""
-    from ecom_pipeline.warehouse import WarehouseError, default_warehouse_url, open_warehouse
+    from ecom_pipeline.warehouse import WarehouseError, default_warehouse_url, open_warehouse, redacted
 
     url = warehouse or default_warehouse_url()
     products = dims / PRODUCTS_KEY.removeprefix(DIMS_PREFIX)
@@ -46,7 +46,7 @@ def setup_command(
             target.close()
     except (WarehouseError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    typer.echo(f"warehouse: {url}")
+    typer.echo(f"warehouse: {redacted(url)}")
     for table, rows in counts.items():
         typer.echo(f"{table}: {rows} rows loaded")
 

@@ -24,6 +24,7 @@ from ecom_pipeline.local.handlers import REPO_ROOT
 from ecom_pipeline.local.runtime import LocalRuntime, RuntimeOptions
 from ecom_pipeline.local.stack import Stack
 from ecom_pipeline.local.state import SavedObject, restore_buckets, save_buckets, upload_objects
+from ecom_pipeline.warehouse import redacted
 
 SCENARIOS = ("default", "late-updates", "bad-file", "backfill")
 DEFAULT_START = date(2024, 3, 1)
@@ -370,7 +371,7 @@ def summary_json(result: DemoResult) -> str:
     """A machine-readable summary (written to .local/summary.json)."""
     return json.dumps({
         "scenario": result.options.scenario,
-        "warehouse": result.options.warehouse,
+        "warehouse": redacted(result.options.warehouse),
         "generated": result.generated,
         "already_archived": result.already_archived,
         "processed": result.processed,

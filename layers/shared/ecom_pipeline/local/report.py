@@ -23,6 +23,7 @@ from matplotlib.ticker import FuncFormatter
 from ecom_pipeline.contracts import FACT_TRANSACTIONS, REJECT_REASONS
 from ecom_pipeline.keys import REJECTS_PREFIX
 from ecom_pipeline.local.demo import DemoResult
+from ecom_pipeline.warehouse import redacted
 
 # Revenue counts completed sales; refunds and failures are shown by status instead.
 REVENUE_STATUS = "Completed"
@@ -224,7 +225,7 @@ def render_html(result: DemoResult, figures: Figures, charts: dict[str, str]) ->
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>ecom-pipeline local report</title>
 <style>{_CSS}</style></head><body>
 <header><h1>E-commerce pipeline — local run</h1>
-<p>scenario <b>{html.escape(opts.scenario)}</b> · warehouse {html.escape(opts.warehouse)} ·
+<p>scenario <b>{html.escape(opts.scenario)}</b> · warehouse {html.escape(redacted(opts.warehouse))} ·
 {len(result.generated)} file(s) generated, {len(set(result.processed))} processed,
 {len(result.archived_now)} archived now</p>
 </header><main><div class="kpis">{kpis}</div><div class="grid">{''.join(cards)}</div>

@@ -8,6 +8,7 @@ URLs: `duckdb:///abs/path.duckdb` (embedded default), `postgresql://user@host:po
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ecom_pipeline.warehouse.base import QueryResult, UpsertResult, Warehouse
 from ecom_pipeline.warehouse.errors import DimFileError, RetryableWarehouseError, WarehouseError
@@ -21,6 +22,7 @@ __all__ = [
     "WarehouseError",
     "default_warehouse_url",
     "open_warehouse",
+    "redacted",
 ]
 
 DEFAULT_WAREHOUSE_FILE = Path(".local") / "warehouse.duckdb"
@@ -29,6 +31,14 @@ DEFAULT_WAREHOUSE_FILE = Path(".local") / "warehouse.duckdb"
 def default_warehouse_url(cwd: Path | None = None) -> str:
     """The local default: a DuckDB file `.local/warehouse.duckdb` under the current directory."""
     return f"duckdb://{((cwd or Path.cwd()) / DEFAULT_WAREHOUSE_FILE).resolve()}"
+
+
+def redacted(url: str) -> str:
+    """`url` fit for output and logs: a password in it (`postgresql://user:pw@host/db`) shown as ***."""
+    netloc = urlsplit(url).netloc
+    userinfo, at, host = netloc.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    return url.replace(netloc, f"{user}:***@{host}", 1) if at and colon else url
 
 
 def open_warehouse(url: str) -> Warehouse:
@@ -49,5 +59,5 @@ def open_warehouse(url: str) -> Warehouse:
 
         return RedshiftWarehouse.from_url(url)
     raise ValueError(
-        f"unsupported warehouse URL {url!r}: use duckdb:///abs/path.duckdb, postgresql://… or redshift://?…"
+        f"unsupported warehouse URL {redacted(url)!r}: use duckdb:///abs/path.duckdb, postgresql://… or redshift://?…"
     )
