@@ -152,3 +152,56 @@ def test_the_shipped_zip_imports_on_its_own(tmp_path: Path) -> None:
                          check=True)
 
     assert out.stdout.strip() == PRODUCTS_KEY
+
+
+class RecordingWarehouse:
+    """Stands in for Redshift, which the Data API reaches only in AWS: records what it is asked to load."""
+
+    def __init__(self) -> None:
+        self.loaded: list[tuple[str, str]] = []
+
+    def apply_schema(self) -> None:
+        pass
+
+    def load_dims(self, products: str, customers: str) -> dict[str, int]:
+        self.loaded.append((products, customers))
+        return {DIM_PRODUCTS: 0, DIM_CUSTOMERS: 0}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def redshift_job(s3: Any, glue: Any) -> None:
+    s3.create_bucket(Bucket=DATA)
+    s3.create_bucket(Bucket=ARTIFACTS)
+    glue.create_job(Name=JOB, Role="r", Command={"Name": "glueetl", "ScriptLocation": f"s3://{ARTIFACTS}/glue/s.py"},
+                    DefaultArguments={"--extra-py-files": f"s3://{ARTIFACTS}/glue/ecom_pipeline.zip",
+                                      "--data_bucket": DATA,
+                                      "--warehouse_url": "redshift://?workgroup=w&database=dev&secret_arn=arn:s"})
+
+
+def test_redshift_copies_the_dims_from_s3_once_they_pass_the_checks(redshift_job: None) -> None:
+    from ecom_pipeline.aws.glue import GlueJobs
+    from ecom_pipeline.aws.s3 import ObjectStore
+    from ecom_pipeline.deploy import setup_stack
+
+    redshift = RecordingWarehouse()
+    setup_stack(JOB, b"script", GlueJobs(), ObjectStore(), warehouse=lambda url: redshift)
+
+    assert redshift.loaded == [(f"s3://{DATA}/{PRODUCTS_KEY}", f"s3://{DATA}/{CUSTOMERS_KEY}")]
+
+
+def test_redshift_never_copies_dims_whose_columns_are_out_of_order(redshift_job: None, s3: Any) -> None:
+    from ecom_pipeline.aws.glue import GlueJobs
+    from ecom_pipeline.aws.s3 import ObjectStore
+    from ecom_pipeline.deploy import setup_stack
+    from ecom_pipeline.warehouse import DimFileError
+
+    s3.put_object(Bucket=DATA, Key=PRODUCTS_KEY,
+                  Body=b"product_id,category,product_name,price,supplier_id\nP1,Tools,Widget,10.50,S1\n")
+    redshift = RecordingWarehouse()
+
+    with pytest.raises(DimFileError, match=r"products\.csv:1: header must be"):
+        setup_stack(JOB, b"script", GlueJobs(), ObjectStore(), warehouse=lambda url: redshift)
+    assert redshift.loaded == []

@@ -23,6 +23,8 @@ from ecom_pipeline.generator.service import ensure_dims
 from ecom_pipeline.keys import CUSTOMERS_KEY, PRODUCTS_KEY
 from ecom_pipeline.warehouse import open_warehouse
 from ecom_pipeline.warehouse.base import Warehouse
+from ecom_pipeline.warehouse.dims import read_dim_csv
+from ecom_pipeline.warehouse.schema import DIM_CUSTOMERS, DIM_PRODUCTS
 
 
 class JobDefinitions(Protocol):
@@ -82,13 +84,19 @@ def setup_stack(job_name: str, script: bytes, glue: JobDefinitions, store: Objec
 
 
 def _load_dims(db: Warehouse, url: str, data_bucket: str, store: Objects) -> dict[str, int]:
-    """Redshift COPYs the dims straight from S3; local engines read them from files."""
-    if url.startswith("redshift://"):
-        return db.load_dims(f"s3://{data_bucket}/{PRODUCTS_KEY}", f"s3://{data_bucket}/{CUSTOMERS_KEY}")
+    """Local engines load (and check) copies of the dims; Redshift COPYs them straight from S3.
+
+    COPY alone would skip the header unread (columns in another order would load into the wrong ones)
+    and round a price with three decimals, so Redshift's files first pass the local engines' checks.
+    """
     with tempfile.TemporaryDirectory(prefix="ecom-setup-") as tmp:
         paths = []
         for key in (PRODUCTS_KEY, CUSTOMERS_KEY):
             path = Path(tmp) / Path(key).name
             path.write_text(store.get_text(data_bucket, key), encoding="utf-8")
             paths.append(str(path))
-        return db.load_dims(paths[0], paths[1])
+        if not url.startswith("redshift://"):
+            return db.load_dims(paths[0], paths[1])
+        for copy, table in zip(paths, (DIM_PRODUCTS, DIM_CUSTOMERS), strict=True):
+            read_dim_csv(copy, table)
+    return db.load_dims(f"s3://{data_bucket}/{PRODUCTS_KEY}", f"s3://{data_bucket}/{CUSTOMERS_KEY}")
