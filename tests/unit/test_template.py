@@ -268,3 +268,11 @@ def _pins(path: Path) -> dict[str, str]:
             name, version = line.split("==")
             pins[_norm(name.split("[")[0])] = version.strip()
     return pins
+
+
+def test_generator_may_abort_the_multipart_upload_it_starts(resources: dict[str, Any]) -> None:
+    # The S3 sink aborts a failed multipart upload; without the grant its AccessDenied hides the real error.
+    statements = _props(resources, "GeneratorFunction")["Policies"][0]["Statement"]
+    listed = [s["Action"] if isinstance(s["Action"], list) else [s["Action"]] for s in statements]
+    actions = {action for actions_ in listed for action in actions_}
+    assert {"s3:PutObject", "s3:AbortMultipartUpload"} <= actions
