@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,22 @@ def test_succeeded_run_moves_each_file_to_the_same_key(
     for key, body in contents.items():
         assert _bytes(env, ARCHIVE, key) == body
     assert result["archived"][run_id] == {K15: "moved", K16: "moved", K17: "moved"}
+
+
+def test_a_file_rewritten_while_the_run_went_on_is_left_for_its_own_run(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 5))
+    env.put_object(Bucket=DATA, Key=K16, Body=_csv("2023-03-16", 7))
+    run_id = _run(glue, [K15, K16])
+    time.sleep(1.1)  # S3 keeps LastModified to the second
+    rewritten = _csv("2023-03-16", 9)
+    env.put_object(Bucket=DATA, Key=K16, Body=rewritten)  # after the run started: maybe never read by it
+
+    result = load_handler("archiver")(_event(sample_event, "archiver_sns_succeeded", run_id), lambda_context)
+
+    assert result["archived"][run_id] == {K15: "moved", K16: "left_for_its_own_run"}
+    assert _keys(env, ARCHIVE) == [K15]
+    assert _bytes(env, DATA, K16) == rewritten
 
 
 def test_multipart_source_is_verified_by_content(

@@ -8,6 +8,10 @@ Idempotent per key, so repeated notifications and retries are harmless:
 | yes    | same bytes           | delete source -> SOURCE_REMOVED            |
 | no     | yes                  | nothing -> ALREADY_ARCHIVED                |
 | no     | no                   | ArchiveError naming the key (lost file)    |
+| written after the run started | any | nothing -> LEFT_FOR_ITS_OWN_RUN      |
+
+The last row: a file rewritten under the same key while the run was going may not be what the run
+read; it stays in place, and its own notification starts the run that loads and then archives it.
 
 Every key is attempted; failures are raised together at the end so that the Lambda is retried (and,
 after its retries, lands in the on-failure queue with an alarm) while finished keys stay finished.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Final, Protocol
 
@@ -25,6 +30,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecom_pipeline.archive.verify import same_content
+from ecom_pipeline.aws.glue import JobRun
 from ecom_pipeline.aws.s3 import ObjectInfo
 from ecom_pipeline.keys import is_transaction_key
 from ecom_pipeline.notify import SUCCEEDED, GlueStateChange
@@ -46,6 +52,7 @@ class ArchiveOutcome(StrEnum):
     MOVED = "moved"
     SOURCE_REMOVED = "source_removed"  # an equal copy was already archived
     ALREADY_ARCHIVED = "already_archived"
+    LEFT_FOR_ITS_OWN_RUN = "left_for_its_own_run"  # written after the run started
 
 
 class ArchiveError(RuntimeError):
@@ -62,8 +69,8 @@ class Store(Protocol):
     def delete(self, bucket: str, key: str) -> None: ...
 
 
-class RunArguments(Protocol):
-    def run_arguments(self, job_name: str, run_id: str) -> dict[str, str]: ...
+class JobRuns(Protocol):
+    def run(self, job_name: str, run_id: str) -> JobRun: ...
 
 
 @dataclass
@@ -75,7 +82,8 @@ class RunArchive:
     outcomes: dict[str, ArchiveOutcome] = field(default_factory=dict)
 
 
-def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str) -> ArchiveOutcome:
+def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str,
+                run_started: datetime | None = None) -> ArchiveOutcome:
     """Archive one key under the same name (see the module table)."""
     source = store.head(source_bucket, key)
     archived = store.head(archive_bucket, key)
@@ -83,6 +91,8 @@ def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str)
         if archived is None:
             raise ArchiveError(f"{key}: in neither s3://{source_bucket} nor s3://{archive_bucket}")
         return ArchiveOutcome.ALREADY_ARCHIVED
+    if run_started and source.last_modified and source.last_modified > run_started:
+        return ArchiveOutcome.LEFT_FOR_ITS_OWN_RUN
     if archived is not None and _verified(store, source, archived):
         store.delete(source_bucket, key)
         return ArchiveOutcome.SOURCE_REMOVED
@@ -96,7 +106,7 @@ def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str)
     return ArchiveOutcome.MOVED
 
 
-def archive_notification(change: GlueStateChange, settings: ArchiverSettings, glue: RunArguments,
+def archive_notification(change: GlueStateChange, settings: ArchiverSettings, glue: JobRuns,
                          store: Store) -> RunArchive:
     """Archive the source files of this job's SUCCEEDED run; anything else is skipped with a reason."""
     if change.job_name != settings.glue_job_name:
@@ -104,12 +114,14 @@ def archive_notification(change: GlueStateChange, settings: ArchiverSettings, gl
     if change.state != SUCCEEDED:
         reason = f"state {change.state}: files stay for a rerun"
         return RunArchive(run_id=change.run_id, skipped_reason=reason)
-    keys = source_keys(glue.run_arguments(settings.glue_job_name, change.run_id), change.run_id)
+    run = glue.run(settings.glue_job_name, change.run_id)
+    keys = source_keys(run.arguments, change.run_id)
     result = RunArchive(run_id=change.run_id)
     errors: list[str] = []
     for key in keys:
         try:
-            result.outcomes[key] = archive_key(store, key, settings.data_bucket, settings.archive_bucket)
+            result.outcomes[key] = archive_key(store, key, settings.data_bucket, settings.archive_bucket,
+                                               run.started_on)
         except ArchiveError as error:
             errors.append(str(error))
     if errors:

@@ -1,4 +1,4 @@
-"""Glue control plane: start a run, list recent runs, read a run's arguments or the job's definition."""
+"""Glue control plane: start a run, list recent runs, read one run or the job's definition."""
 
 from __future__ import annotations
 
@@ -74,22 +74,24 @@ class GlueJobs:
                 page = self._client.get_job_runs(**request)
             except ClientError as error:
                 raise _refusal_or_same(error) from error
-            for run in page.get("JobRuns", []):
-                yield JobRun(run_id=run["Id"], state=run.get("JobRunState", ""),
-                             started_on=run.get("StartedOn"), arguments=dict(run.get("Arguments") or {}))
+            yield from (_job_run(run) for run in page.get("JobRuns", []))
             token = page.get("NextToken")
             if not token:
                 return
 
-    def run_arguments(self, job_name: str, run_id: str) -> dict[str, str]:
-        """The arguments one run was started with (not the job's defaults)."""
-        response = self._client.get_job_run(JobName=job_name, RunId=run_id)
-        return dict(response["JobRun"].get("Arguments") or {})
+    def run(self, job_name: str, run_id: str) -> JobRun:
+        """One run: its state, start time and the arguments it was started with (not the defaults)."""
+        return _job_run(self._client.get_job_run(JobName=job_name, RunId=run_id)["JobRun"])
 
     def definition(self, job_name: str) -> JobDefinition:
         job = self._client.get_job(JobName=job_name)["Job"]
         return JobDefinition(script_location=str(job.get("Command", {}).get("ScriptLocation", "")),
                              default_arguments=dict(job.get("DefaultArguments") or {}))
+
+
+def _job_run(run: dict[str, Any]) -> JobRun:
+    return JobRun(run_id=run["Id"], state=run.get("JobRunState", ""), started_on=run.get("StartedOn"),
+                  arguments=dict(run.get("Arguments") or {}))
 
 
 def _refusal_or_same(error: ClientError) -> Exception:

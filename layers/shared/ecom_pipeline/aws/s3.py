@@ -1,9 +1,10 @@
-"""S3 objects as the archiver sees them: metadata (size, ETag, checksums), copy, hash, delete."""
+"""S3 objects as the archiver sees them: metadata (size, ETag, checksums, time), copy, hash, delete."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ class ObjectInfo:
     size: int
     etag: str  # without quotes; "<md5>-<parts>" for multipart uploads
     checksums: dict[str, str] = field(default_factory=dict)  # full-object checksums only
+    last_modified: datetime | None = None
 
     @property
     def multipart(self) -> bool:
@@ -87,4 +89,5 @@ def _info(bucket: str, key: str, response: dict[str, Any]) -> ObjectInfo:
             if value and "-" not in value:
                 checksums[algorithm] = value
     return ObjectInfo(bucket=bucket, key=key, size=int(response["ContentLength"]),
-                      etag=str(response.get("ETag", "")).strip('"'), checksums=checksums)
+                      etag=str(response.get("ETag", "")).strip('"'), checksums=checksums,
+                      last_modified=response.get("LastModified"))
