@@ -4,7 +4,9 @@ Delivery is at least once: SQS may hand the same message over again (a visibilit
 a retried batch). Each run carries the ids of the messages it was started for (`--sqs_message_ids`),
 so a message that already has a live or successful run is not started again. Should a duplicate still
 slip through (two deliveries racing), the warehouse upsert is idempotent and the archiver tolerates
-already-archived files: the cost is one redundant run, never wrong data.
+already-archived files: the cost is one redundant run, never wrong data. (S3 announcing one upload
+twice gives two message ids; if the second run starts after the first one's files were archived, it
+fails on the missing file: a false alarm, with the data already loaded.)
 """
 
 from __future__ import annotations
