@@ -93,6 +93,18 @@ def test_the_topic_lets_only_this_rule_and_this_accounts_alarms_publish(resource
         "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
 
 
+def test_a_state_change_the_topic_refuses_is_kept_and_alarmed(resources: dict[str, Any]) -> None:
+    (target,) = _props(resources, "GlueStateChangeRule")["Targets"]
+    statements = _props(resources, "ArchiverDLQPolicy")["PolicyDocument"]["Statement"]
+    (alarm_dimension,) = _props(resources, "ArchiverDLQAlarm")["Dimensions"]
+
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ArchiverDLQ", "Arn"]}}
+    rule = {"Fn::GetAtt": ["GlueStateChangeRule", "Arn"]}
+    assert any(s["Principal"] == {"Service": "events.amazonaws.com"}
+               and s["Condition"]["ArnEquals"]["aws:SourceArn"] == rule for s in statements)
+    assert alarm_dimension["Value"] == {"Fn::GetAtt": ["ArchiverDLQ", "QueueName"]}
+
+
 def test_data_bucket_announces_every_created_transaction_file_to_the_queue(resources: dict[str, Any]) -> None:
     (config,) = _props(resources, "DataBucket")["NotificationConfiguration"]["QueueConfigurations"]
 
