@@ -155,6 +155,19 @@ def test_duplicate_keys_in_a_batch_fail_and_change_nothing(warehouse: SqlWarehou
     assert facts(warehouse) == before
 
 
+def test_a_batch_of_another_size_than_the_job_counted_fails_and_changes_nothing(
+        warehouse: SqlWarehouse, stage) -> None:
+    warehouse.upsert_facts(stage([fact_row("T1")]))
+    before = facts(warehouse)
+    batch = stage([fact_row("T1", status="Refunded"), fact_row("T2")])
+
+    with pytest.raises(Exception, match="staged_rows_as_counted"):
+        warehouse.upsert_facts(batch, expected_rows=3)  # e.g. a part file lost on the way
+    assert facts(warehouse) == before
+    assert warehouse.upsert_facts(batch, expected_rows=2) == UpsertResult(inserted=1, updated=1,
+                                                                          kept_stored=0)
+
+
 def test_failure_midway_rolls_back_the_whole_upsert(warehouse: SqlWarehouse, stage,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a stored row that the next batch would replace

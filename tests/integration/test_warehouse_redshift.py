@@ -220,6 +220,9 @@ def test_failing_batch_leaves_the_table_as_it_was(redshift: RedshiftWarehouse, s
     with pytest.raises(WarehouseError, match=r"FAILED: .*staged_keys_unique"):
         redshift.upsert_facts(duplicate_keys)
     assert pg_facts(postgres_url) == before
+    with pytest.raises(WarehouseError, match=r"FAILED: .*staged_rows_as_counted"):
+        redshift.upsert_facts(s3_uri(s3_root, stage([fact_row("T2")])), expected_rows=2)
+    assert pg_facts(postgres_url) == before
 
 
 def test_provisioned_cluster_target_uses_temporary_credentials(postgres_url: str, s3_root: Path) -> None:

@@ -268,13 +268,14 @@ def _counts_per_file(keys: list[str], observed: dict[str, Any],
 def _upsert(args: JobArgs, staged_uri: str, candidates: int, warehouse: Warehouse | None) -> UpsertResult:
     if candidates == 0:
         return UpsertResult(0, 0, 0)
+    # The rows Spark counted into the batch: the warehouse aborts the upsert if it stages another number.
     if warehouse is not None:
-        return warehouse.upsert_facts(staged_uri)
+        return warehouse.upsert_facts(staged_uri, expected_rows=candidates)
     from ecom_pipeline.warehouse import open_warehouse
 
     opened = open_warehouse(args.warehouse_url)
     try:
-        return opened.upsert_facts(staged_uri)
+        return opened.upsert_facts(staged_uri, expected_rows=candidates)
     finally:
         opened.close()
 

@@ -30,14 +30,15 @@ class Warehouse(Protocol):
 
     `staged` is where the job left the batch as Parquet files with exactly `contracts.FACT_COLUMNS`,
     one row per transaction_id (duplicates already collapsed): a local directory for DuckDB and
-    PostgreSQL, an `s3://bucket/staging/<run_id>/` prefix for Redshift.
+    PostgreSQL, an `s3://bucket/staging/<run_id>/` prefix for Redshift. `expected_rows`, when given,
+    is the number of rows the job wrote there; any other number staged fails the upsert, unchanged.
     """
 
     def apply_schema(self) -> None: ...
 
     def load_dims(self, products_csv: str, customers_csv: str) -> dict[str, int]: ...
 
-    def upsert_facts(self, staged: str) -> UpsertResult: ...
+    def upsert_facts(self, staged: str, expected_rows: int | None = None) -> UpsertResult: ...
 
     def query(self, sql: str) -> QueryResult: ...
 

@@ -85,19 +85,19 @@ class SqlWarehouse(ABC):
 
             return with_retry(work)
 
-    def upsert_facts(self, staged: str) -> UpsertResult:
+    def upsert_facts(self, staged: str, expected_rows: int | None = None) -> UpsertResult:
         files = parquet_files(staged)
 
         def work() -> UpsertResult:
             with self.transaction() as cur:
                 return self._stage_and_upsert(cur, FACT_TRANSACTIONS, sql.FACT_INCOMING_WINS,
-                                              lambda t: self.load_parquet(cur, t, files))
+                                              lambda t: self.load_parquet(cur, t, files), expected_rows)
 
         return with_retry(work)
 
     # --- shared steps ---------------------------------------------------------------------------------
     def _stage_and_upsert(self, cur: Cursor, table: Table, incoming_wins: str | None,
-                          load: Any) -> UpsertResult:
+                          load: Any, expected_rows: int | None = None) -> UpsertResult:
         for statement in create_staging(table, self.dialect):
             cur.run(statement)
         load(table)
@@ -105,7 +105,7 @@ class SqlWarehouse(ABC):
         if self.needs_lock:
             cur.run(sql.lock_statement([table], self.dialect))
         measured: dict[str, int] = {}
-        for step in sql.upsert_steps(table, incoming_wins):
+        for step in sql.upsert_steps(table, incoming_wins, expected_rows):
             if step.measure in (None, "candidates"):
                 sql.record(measured, step, cur.run(step.sql), -1)
             else:

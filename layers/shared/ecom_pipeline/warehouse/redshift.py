@@ -104,16 +104,17 @@ class RedshiftWarehouse:
         return f"COPY {table.staging} ({cols}) {auth} FORMAT AS CSV IGNOREHEADER 1 EMPTYASNULL"
 
     def _staged_upsert(self, table: Table, source: str, file_format: str,
-                       incoming_wins: str | None) -> list[Step]:
+                       incoming_wins: str | None, expected_rows: int | None = None) -> list[Step]:
         return [
             *(Step(statement) for statement in create_staging(table, "redshift")),
             Step(self.copy_statement(table, source, file_format)),
-            *sql.upsert_steps(table, incoming_wins),
+            *sql.upsert_steps(table, incoming_wins, expected_rows),
         ]
 
-    def fact_upsert_steps(self, staged: str) -> list[Step]:
+    def fact_upsert_steps(self, staged: str, expected_rows: int | None = None) -> list[Step]:
         prefix = staged if staged.endswith("/") else f"{staged}/"
-        return self._staged_upsert(FACT_TRANSACTIONS, prefix, "parquet", sql.FACT_INCOMING_WINS)
+        return self._staged_upsert(FACT_TRANSACTIONS, prefix, "parquet", sql.FACT_INCOMING_WINS,
+                                   expected_rows)
 
     def _run_upserts(self, parts: list[tuple[Table, list[Step]]]) -> dict[str, UpsertResult]:
         """Run several staged upserts as ONE batch (one transaction); their counts by table.
@@ -145,8 +146,8 @@ class RedshiftWarehouse:
         ])
         return {name: result.candidates for name, result in results.items()}
 
-    def upsert_facts(self, staged: str) -> UpsertResult:
-        results = self._run_upserts([(FACT_TRANSACTIONS, self.fact_upsert_steps(staged))])
+    def upsert_facts(self, staged: str, expected_rows: int | None = None) -> UpsertResult:
+        results = self._run_upserts([(FACT_TRANSACTIONS, self.fact_upsert_steps(staged, expected_rows))])
         return results[FACT_TRANSACTIONS.name]
 
     def query(self, sql_text: str) -> QueryResult:

@@ -30,6 +30,7 @@ COUNTS: Final = "stg_upsert_counts"
 GUARD: Final = "stg_upsert_guard"
 # Named so the NOT NULL violation the guard raises says what went wrong.
 GUARD_COLUMN: Final = "staged_keys_unique"
+COUNT_GUARD_COLUMN: Final = "staged_rows_as_counted"
 
 # Fact precedence: the incoming row wins only with a strictly greater (transaction_date, status_rank).
 FACT_INCOMING_WINS: Final = (
@@ -49,21 +50,27 @@ class Step:
     measure: Measure | None = None
 
 
-def upsert_steps(table: Table, incoming_wins: str | None) -> list[Step]:
+def upsert_steps(table: Table, incoming_wins: str | None, expected_rows: int | None = None) -> list[Step]:
     """The upsert of `table` from its staging table.
 
     `incoming_wins` is a predicate over `{s}` (staged) and `{t}` (stored); None means the incoming row
     always replaces the stored one (dimensions: a changed row is updated, nothing is kept).
+    `expected_rows`, when given, is how many rows the writer of the batch counted: a staging table
+    with any other number (a part file lost or left over) aborts the transaction like a repeated key.
     """
     target, staging, key = table.name, table.staging, table.key
     cols = ", ".join(table.column_names)
+    guards = {GUARD_COLUMN: "candidates = distinct_keys"}
+    if expected_rows is not None:
+        guards[COUNT_GUARD_COLUMN] = f"candidates = {int(expected_rows)}"
     steps = [
         Step(f"DROP TABLE IF EXISTS {COUNTS}"),
         Step(f"CREATE TEMP TABLE {COUNTS} AS SELECT COUNT(*) AS candidates, "
              f"COUNT(DISTINCT {key}) AS distinct_keys FROM {staging}"),
         Step(f"DROP TABLE IF EXISTS {GUARD}"),
-        Step(f"CREATE TEMP TABLE {GUARD} ({GUARD_COLUMN} INTEGER NOT NULL)"),
-        Step(f"INSERT INTO {GUARD} SELECT CASE WHEN candidates = distinct_keys THEN 1 END FROM {COUNTS}"),
+        Step(f"CREATE TEMP TABLE {GUARD} ({', '.join(f'{name} INTEGER NOT NULL' for name in guards)})"),
+        Step(f"INSERT INTO {GUARD} SELECT "
+             f"{', '.join(f'CASE WHEN {check} THEN 1 END' for check in guards.values())} FROM {COUNTS}"),
     ]
     if incoming_wins:
         stored_wins = f"NOT {incoming_wins.format(s=staging, t=target)}"
