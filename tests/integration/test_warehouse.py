@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -337,3 +340,16 @@ def test_postgres_writer_lock_excludes_writers_but_not_readers(postgres_url: str
         assert other.execute("SELECT count(*) FROM fact_transactions").fetchone() == (0,)
         with pytest.raises(psycopg.errors.LockNotAvailable), other.transaction():
             other.execute(lock)
+
+
+def test_duckdb_works_in_utc_whatever_the_local_zone(tmp_path: Path) -> None:
+    # Settings are per DuckDB connection and every transaction or query opens its own: each must get it.
+    code = ("import sys; from ecom_pipeline.warehouse import open_warehouse; "
+            "wh = open_warehouse(sys.argv[1]); "
+            "print(wh.query(\"SELECT current_setting('TimeZone')\").rows[0][0])")
+    url = f"duckdb://{tmp_path / 'tz.duckdb'}"
+
+    shown = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True,
+                           env={**os.environ, "TZ": "Asia/Kolkata"})
+
+    assert shown.stdout.strip() == "UTC"

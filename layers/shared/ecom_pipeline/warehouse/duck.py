@@ -73,8 +73,13 @@ class DuckDBWarehouse(SqlWarehouse):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.conn = _connect(path, open_timeout_s)
-        # Timestamps without zone are stored as given; make any zone conversion deterministic.
-        self.conn.execute("SET TimeZone = 'UTC'")
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the database. Settings are per connection, so each one gets the
+        zone: timestamps without zone are stored as given, any zone conversion is made in UTC."""
+        conn = self.conn.cursor()
+        conn.execute("SET TimeZone = 'UTC'")
+        return conn
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -84,7 +89,7 @@ class DuckDBWarehouse(SqlWarehouse):
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
-        conn = self.conn.cursor()
+        conn = self._cursor()
         try:
             conn.execute("BEGIN TRANSACTION")
             try:
@@ -114,7 +119,7 @@ class DuckDBWarehouse(SqlWarehouse):
         )
 
     def query(self, sql: str) -> QueryResult:
-        conn = self.conn.cursor()
+        conn = self._cursor()
         try:
             result = conn.execute(sql)
             columns = [d[0] for d in result.description or []]
