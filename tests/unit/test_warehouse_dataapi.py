@@ -106,6 +106,19 @@ def test_statement_still_running_at_the_bound_is_cancelled(client, clock) -> Non
     assert sum(clock.sleeps) <= 5.0
 
 
+def test_a_statement_that_ends_as_the_bound_passes_is_judged_by_its_end(client, clock) -> None:
+    real, stub = client
+    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
+    for _ in range(4):
+        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    stub.add_client_error("cancel_statement", "ValidationException",
+                          "Could not cancel a query that is already in FINISHED state.",
+                          expected_params={"Id": "s1"})
+    stub.add_response("describe_statement", described("FINISHED"), {"Id": "s1"})
+
+    assert api_for(real, clock, timeout_s=5.0).run("DELETE FROM t") is None
+
+
 def test_results_are_read_across_pages(client, clock) -> None:
     real, stub = client
     stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})

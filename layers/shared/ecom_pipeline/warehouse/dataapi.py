@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ecom_pipeline.warehouse.base import QueryResult
 from ecom_pipeline.warehouse.errors import RetryableWarehouseError, WarehouseError
 
@@ -76,6 +78,7 @@ class DataApi:
         """Poll until the statement ends: doubling delays, an overall bound, a clear error when it fails."""
         deadline = self.clock() + self.poll.timeout_s
         delay = self.poll.first_delay_s
+        cancel_refused = False
         while True:
             described: dict[str, Any] = self.client.describe_statement(Id=statement_id)
             status = described["Status"]
@@ -87,8 +90,17 @@ class DataApi:
                 if _SERIALIZATION_MARKER in error.lower():
                     raise RetryableWarehouseError(message)
                 raise WarehouseError(message)
+            if cancel_refused:
+                raise WarehouseError(f"Redshift statement {statement_id} still {status} after "
+                                     f"{self.poll.timeout_s:.0f}s, and the Data API refused to cancel it")
             if self.clock() + delay > deadline:
-                self.client.cancel_statement(Id=statement_id)
+                try:
+                    self.client.cancel_statement(Id=statement_id)
+                except ClientError:
+                    # Refused when the statement ended since the last look: judge it by how it ended
+                    # (a batch that committed must not be reported as failed).
+                    cancel_refused = True
+                    continue
                 raise WarehouseError(
                     f"Redshift statement {statement_id} still {status} after {self.poll.timeout_s:.0f}s: "
                     "cancelled"
