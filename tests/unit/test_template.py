@@ -288,3 +288,14 @@ def test_generator_may_abort_the_multipart_upload_it_starts(resources: dict[str,
     listed = [s["Action"] if isinstance(s["Action"], list) else [s["Action"]] for s in statements]
     actions = {action for actions_ in listed for action in actions_}
     assert {"s3:PutObject", "s3:AbortMultipartUpload"} <= actions
+
+
+def test_the_workgroup_takes_given_subnets_or_falls_back_to_the_default_vpc(resources: dict[str, Any],
+                                                                           template: Any) -> None:
+    workgroup = _props(resources, "RedshiftWorkgroup")
+
+    assert template["Parameters"]["RedshiftSubnetIds"]["Default"] == ""
+    assert workgroup["SubnetIds"] == {"Fn::If": ["HasRedshiftSubnets", {"Ref": "RedshiftSubnetIds"},
+                                                 {"Ref": "AWS::NoValue"}]}
+    assert template["Conditions"]["HasRedshiftSubnets"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "RedshiftSubnetIds"}]}, ""]}]}
