@@ -50,6 +50,18 @@ def test_completed_s3_notification_parses_with_the_powertools_model() -> None:
     assert record.s3.bucket.ownerIdentity.principalId == "123456789012"
 
 
+def test_a_redelivered_message_keeps_its_upload_sequencer_and_a_new_upload_gets_another() -> None:
+    def sequencer(event: dict) -> str:
+        body = _complete_s3_notification(json.dumps(event), "123456789012")
+        return str(parse(json.loads(body), model=S3Model).Records[0].s3.object.sequencer)
+
+    rewritten = json.loads(json.dumps(MOTO_S3_EVENT))
+    rewritten["Records"][0]["eventTime"] = "2024-03-01T00:00:01.000Z"
+
+    assert sequencer(MOTO_S3_EVENT) == sequencer(MOTO_S3_EVENT)  # as S3 sends it: fixed per upload
+    assert sequencer(rewritten) != sequencer(MOTO_S3_EVENT)
+
+
 def test_non_s3_bodies_pass_through_untouched() -> None:
     test_event = '{"Service": "Amazon S3", "Event": "s3:TestEvent"}'
     assert _complete_s3_notification(test_event, "1") == test_event

@@ -1,4 +1,4 @@
-"""Which transaction keys one SQS message body (an S3 event notification) announces."""
+"""Which transaction file uploads one SQS message body (an S3 event notification) announces."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from ecom_pipeline.trigger.events import keys_from_body
+from ecom_pipeline.trigger.events import Upload, uploads_from_body
 from pydantic import ValidationError
+
+
+def keys_from_body(body: str) -> list[str]:
+    return [upload.key for upload in uploads_from_body(body)]
 
 
 def _bodies(sample_event: Callable[[str], dict[str, Any]], name: str) -> list[str]:
@@ -76,3 +80,11 @@ def test_a_body_that_is_not_an_s3_notification_raises() -> None:
         keys_from_body("not json")
     with pytest.raises(ValidationError):
         keys_from_body(json.dumps({"hello": "world"}))
+
+
+def test_each_upload_carries_its_sequencer(sample_event: Any) -> None:
+    first, second, _ = _bodies(sample_event, "glue_trigger_sqs")
+
+    assert uploads_from_body(first) == [
+        Upload("transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv", "0064130F1A2B3C4D5E")]
+    assert [u.sequencer for u in uploads_from_body(second)] == ["0064130F1A2B3C4D6F"]

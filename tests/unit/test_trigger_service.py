@@ -1,4 +1,4 @@
-"""One Glue run per batch: distinct keys, message ids recorded, duplicates and refusals handled."""
+"""One Glue run per batch: distinct keys, uploads recorded, duplicates and refusals handled."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from ecom_pipeline.aws.glue import GlueRunRefused, JobRun
-from ecom_pipeline.trigger import GlueTrigger, QueuedFile
+from ecom_pipeline.trigger import GlueTrigger, QueuedFile, Upload
 
 NOW = datetime(2023, 3, 16, 12, 0, tzinfo=UTC)
 K1 = "transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv"
 K2 = "transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv"
+
+
+def queued(message_id: str, *keys: str, sequencer: str = "0A") -> QueuedFile:
+    return QueuedFile(message_id, tuple(Upload(key, sequencer) for key in keys))
 
 
 class InMemoryGlue:
@@ -36,12 +40,12 @@ def test_one_run_with_the_distinct_keys_of_all_messages() -> None:
     glue = InMemoryGlue()
 
     result = GlueTrigger("job", glue, now=NOW).start([
-        QueuedFile("m1", (K1,)), QueuedFile("m2", (K2, K1)), QueuedFile("m3", ()),
+        queued("m1", K1), queued("m2", K2, K1), queued("m3"),
     ])
 
     assert len(glue.runs) == 1
     assert json.loads(glue.runs[0].arguments["--source_keys"]) == [K1, K2]
-    assert json.loads(glue.runs[0].arguments["--sqs_message_ids"]) == ["m1", "m2"]
+    assert json.loads(glue.runs[0].arguments["--s3_uploads"]) == [f"{K1}@0A", f"{K2}@0A"]
     assert result.run_id == "jr_0"
     assert result.keys == (K1, K2)
 
@@ -49,7 +53,7 @@ def test_one_run_with_the_distinct_keys_of_all_messages() -> None:
 def test_nothing_to_start_when_no_message_has_keys() -> None:
     glue = InMemoryGlue()
 
-    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", ())])
+    result = GlueTrigger("job", glue, now=NOW).start([queued("m1")])
 
     assert glue.runs == []
     assert result.run_id is None
@@ -58,20 +62,54 @@ def test_nothing_to_start_when_no_message_has_keys() -> None:
 def test_redelivered_messages_do_not_start_a_second_run() -> None:
     glue = InMemoryGlue()
     trigger = GlueTrigger("job", glue, now=NOW)
-    trigger.start([QueuedFile("m1", (K1,))])
+    trigger.start([queued("m1", K1)])
 
-    again = trigger.start([QueuedFile("m1", (K1,)), QueuedFile("m2", (K2,))])
+    again = trigger.start([queued("m1", K1), queued("m2", K2)])
 
     assert len(glue.runs) == 2
     assert json.loads(glue.runs[1].arguments["--source_keys"]) == [K2]
     assert again.already_started == ("m1",)
 
 
+def test_an_upload_s3_announced_twice_does_not_start_a_second_run() -> None:
+    glue = InMemoryGlue()
+    trigger = GlueTrigger("job", glue, now=NOW)
+    trigger.start([queued("m1", K1)])
+
+    again = trigger.start([queued("m7", K1)])  # another message id, the same upload
+
+    assert len(glue.runs) == 1
+    assert again.run_id is None and again.already_started == ("m7",)
+
+
+def test_a_key_written_again_is_a_new_upload_and_runs_again() -> None:
+    glue = InMemoryGlue()
+    trigger = GlueTrigger("job", glue, now=NOW)
+    trigger.start([queued("m1", K1, sequencer="0A")])
+
+    again = trigger.start([queued("m2", K1, sequencer="0B")])
+
+    assert again.run_id == "jr_1"
+    assert json.loads(glue.runs[1].arguments["--s3_uploads"]) == [f"{K1}@0B"]
+
+
+def test_without_a_sequencer_only_a_redelivery_of_the_same_message_is_recognised() -> None:
+    glue = InMemoryGlue()
+    trigger = GlueTrigger("job", glue, now=NOW)
+    trigger.start([QueuedFile("m1", (Upload(K1),))])
+
+    redelivered = trigger.start([QueuedFile("m1", (Upload(K1),))])
+    other = trigger.start([QueuedFile("m2", (Upload(K1),))])
+
+    assert redelivered.run_id is None and redelivered.already_started == ("m1",)
+    assert other.run_id == "jr_1"
+
+
 def test_a_failed_earlier_run_does_not_block_a_redelivery() -> None:
     glue = InMemoryGlue()
-    glue.runs.append(JobRun("jr_old", "FAILED", NOW, {"--sqs_message_ids": json.dumps(["m1"])}))
+    glue.runs.append(JobRun("jr_old", "FAILED", NOW, {"--s3_uploads": json.dumps([f"{K1}@0A"])}))
 
-    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", (K1,))])
+    result = GlueTrigger("job", glue, now=NOW).start([queued("m1", K1)])
 
     assert result.run_id is not None
     assert result.already_started == ()
@@ -80,9 +118,9 @@ def test_a_failed_earlier_run_does_not_block_a_redelivery() -> None:
 def test_runs_older_than_the_window_are_not_matched() -> None:
     glue = InMemoryGlue()
     glue.runs.append(JobRun("jr_old", "SUCCEEDED", NOW - timedelta(days=30),
-                            {"--sqs_message_ids": json.dumps(["m1"])}))
+                            {"--s3_uploads": json.dumps([f"{K1}@0A"])}))
 
-    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", (K1,))])
+    result = GlueTrigger("job", glue, now=NOW).start([queued("m1", K1)])
 
     assert result.run_id is not None
 
@@ -90,7 +128,7 @@ def test_runs_older_than_the_window_are_not_matched() -> None:
 def test_glue_refusal_is_returned_not_raised() -> None:
     glue = InMemoryGlue(refuse=GlueRunRefused("ConcurrentRunsExceededException", "max 1"))
 
-    result = GlueTrigger("job", glue, now=NOW).start([QueuedFile("m1", (K1,))])
+    result = GlueTrigger("job", glue, now=NOW).start([queued("m1", K1)])
 
     assert result.refused is not None
     assert result.refused.code == "ConcurrentRunsExceededException"

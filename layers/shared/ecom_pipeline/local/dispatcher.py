@@ -256,7 +256,10 @@ def _complete_s3_notification(body: str, account_id: str) -> str:
     records = data.get("Records") if isinstance(data, dict) else None
     if not isinstance(records, list) or not records or records[0].get("eventSource") != "aws:s3":
         return body
-    for record in records:
+    # S3's sequencer is fixed per upload, so a redelivered message must carry the same one: derive it
+    # from the message as moto stored it (its eventTime tells two uploads of a key apart).
+    upload = hashlib.sha256(body.encode()).hexdigest()[:16].upper()
+    for index, record in enumerate(records):
         record.setdefault("userIdentity", {"principalId": f"AWS:{account_id}"})
         record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
         record.setdefault("responseElements", {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
@@ -266,7 +269,7 @@ def _complete_s3_notification(body: str, account_id: str) -> str:
         obj = s3.get("object", {})
         if "key" in obj:
             obj["key"] = quote_plus(unquote_plus(obj["key"]), safe="/")
-        obj.setdefault("sequencer", f"{int(datetime.now(UTC).timestamp() * 1e6):018X}")
+        obj.setdefault("sequencer", f"{upload}{index:02X}")
     return json.dumps(data)
 
 

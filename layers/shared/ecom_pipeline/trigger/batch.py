@@ -13,12 +13,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
-from ecom_pipeline.trigger.events import keys_from_body
+from ecom_pipeline.trigger.events import uploads_from_body
 from ecom_pipeline.trigger.service import GlueTrigger, QueuedFile, StartResult
 
 
 def _record_handler(record: SqsRecordModel) -> QueuedFile:
-    return QueuedFile(message_id=record.messageId, keys=tuple(keys_from_body(str(record.body))))
+    return QueuedFile(message_id=record.messageId, uploads=tuple(uploads_from_body(str(record.body))))
 
 
 def handle_sqs_batch(event: dict[str, Any], trigger: GlueTrigger) -> tuple[dict[str, Any], StartResult]:

@@ -1,8 +1,9 @@
-"""The S3 event notification inside one SQS message body -> the transaction keys it announces."""
+"""The S3 event notification inside one SQS message body -> the transaction file uploads it announces."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote_plus
 
@@ -13,20 +14,29 @@ from ecom_pipeline.keys import is_transaction_key
 S3_TEST_EVENT: Final = "s3:TestEvent"
 
 
-def keys_from_body(body: str) -> list[str]:
-    """Decoded keys of every ObjectCreated record (Put, Post, Copy, CompleteMultipartUpload) that is a
-    transaction file, in record order. The s3:TestEvent S3 sends when notifications are configured,
-    other event kinds and other keys yield nothing. A body that is not an S3 notification raises."""
+@dataclass(frozen=True)
+class Upload:
+    """One transaction file as S3 announced it. The sequencer tells uploads of a key apart: S3 may
+    announce one upload twice (in two messages, same sequencer); a key written again gets a new one."""
+
+    key: str
+    sequencer: str | None = None
+
+
+def uploads_from_body(body: str) -> list[Upload]:
+    """Every ObjectCreated record (Put, Post, Copy, CompleteMultipartUpload) that is a transaction file,
+    key decoded, in record order. The s3:TestEvent S3 sends when notifications are configured, other
+    event kinds and other keys yield nothing. A body that is not an S3 notification raises."""
     payload = json.loads(body)
     if isinstance(payload, dict) and payload.get("Event") == S3_TEST_EVENT:
         return []
     notification = S3Model.model_validate(payload)
-    keys: list[str] = []
+    uploads: list[Upload] = []
     for record in notification.Records:
         if not record.eventName.startswith("ObjectCreated") or record.s3.object is None:
             continue
         # S3 URL-encodes keys in notifications: spaces arrive as '+', non-ASCII as %XX.
         key = unquote_plus(record.s3.object.key)
         if is_transaction_key(key):
-            keys.append(key)
-    return keys
+            uploads.append(Upload(key, record.s3.object.sequencer))
+    return uploads

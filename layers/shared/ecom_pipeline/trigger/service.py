@@ -1,12 +1,12 @@
-"""One Glue run for all the new files of a batch, not twice for the same SQS message.
+"""One Glue run for all the new files of a batch, not twice for the same upload.
 
-Delivery is at least once: SQS may hand the same message over again (a visibility timeout that ran out,
-a retried batch). Each run carries the ids of the messages it was started for (`--sqs_message_ids`),
-so a message that already has a live or successful run is not started again. Should a duplicate still
-slip through (two deliveries racing), the warehouse upsert is idempotent and the archiver tolerates
-already-archived files: the cost is one redundant run, never wrong data. (S3 announcing one upload
-twice gives two message ids; if the second run starts after the first one's files were archived, it
-fails on the missing file: a false alarm, with the data already loaded.)
+Delivery is at least once, twice over: SQS may hand the same message over again (a visibility timeout
+that ran out, a retried batch), and S3 itself occasionally announces one upload in two messages. Each
+run records the uploads it was started for (`--s3_uploads`: key@sequencer, the same in both cases), so
+a message whose uploads all have a live or successful run is not started again; a key written anew has
+a new sequencer and is. Should a duplicate still slip through (two deliveries racing), the warehouse
+upsert is idempotent and the archiver tolerates already-archived files: the cost is one redundant run,
+never wrong data (if it starts after the first run's files were archived, it fails on the missing file).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecom_pipeline.aws.glue import GlueRunRefused, JobRun
+from ecom_pipeline.trigger.events import Upload
 
 SOURCE_KEYS_ARG: Final = "--source_keys"
-MESSAGE_IDS_ARG: Final = "--sqs_message_ids"
+UPLOADS_ARG: Final = "--s3_uploads"
 # Runs in these states already took their messages' files (or are about to); others (FAILED, TIMEOUT,
 # STOPPED, ERROR) left the files in place, so a redelivered message may start them again.
 _LIVE_OR_DONE: Final = frozenset({"STARTING", "RUNNING", "WAITING", "STOPPING", "SUCCEEDED"})
@@ -47,10 +48,19 @@ class GlueRuns(Protocol):
 
 @dataclass(frozen=True)
 class QueuedFile:
-    """One SQS message and the transaction keys it announced (possibly none)."""
+    """One SQS message and the transaction file uploads it announced (possibly none)."""
 
     message_id: str
-    keys: tuple[str, ...]
+    uploads: tuple[Upload, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(upload.key for upload in self.uploads)
+
+    @property
+    def upload_ids(self) -> tuple[str, ...]:
+        """How a run remembers these uploads: key@sequencer (the message id where S3 gave none)."""
+        return tuple(f"{u.key}@{u.sequencer or 'message:' + self.message_id}" for u in self.uploads)
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,8 @@ class GlueTrigger:
         if not with_keys:
             return StartResult()
         try:
-            covered = self._messages_with_runs({q.message_id for q in with_keys})
+            started = self._uploads_with_runs()
+            covered = {q.message_id for q in with_keys if started.issuperset(q.upload_ids)}
             fresh = [q for q in with_keys if q.message_id not in covered]
             if not fresh:
                 return StartResult(already_started=tuple(sorted(covered)))
@@ -86,22 +97,23 @@ class GlueTrigger:
             ids = tuple(q.message_id for q in fresh)
             run_id = self.glue.start_run(self.job_name, {
                 SOURCE_KEYS_ARG: json.dumps(list(keys)),
-                MESSAGE_IDS_ARG: json.dumps(list(ids)),
+                UPLOADS_ARG: json.dumps(list(dict.fromkeys(u for q in fresh for u in q.upload_ids))),
             })
         except GlueRunRefused as refusal:
             return StartResult(refused=refusal)
         return StartResult(run_id=run_id, keys=keys, message_ids=ids, already_started=tuple(sorted(covered)))
 
-    def _messages_with_runs(self, message_ids: set[str]) -> set[str]:
+    def _uploads_with_runs(self) -> set[str]:
+        """The uploads of the job's live or successful runs inside the window."""
         since = (self._now or datetime.now(UTC)) - DEDUP_WINDOW
-        covered: set[str] = set()
+        started: set[str] = set()
         for run in self.glue.recent_runs(self.job_name):
             if run.state not in _LIVE_OR_DONE:
                 continue
             if run.started_on is not None and _aware(run.started_on) < since:
                 continue
-            covered.update(message_ids.intersection(_json_list(run.arguments.get(MESSAGE_IDS_ARG))))
-        return covered
+            started.update(_json_list(run.arguments.get(UPLOADS_ARG)))
+        return started
 
 
 def _json_list(value: str | None) -> list[str]:
