@@ -15,6 +15,8 @@ from ecom_pipeline.warehouse.base import UpsertResult
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fixtures import glue_options
+
 KEY = "transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv"
 
 
@@ -39,6 +41,15 @@ def test_glue_arguments_are_parsed_with_defaults() -> None:
     assert args.rejects == "s3://data-bucket/rejects/"
     assert (args.small_max, args.medium_max) == (Decimal(100), Decimal(500))
     assert args.summary_topic_arn is None
+
+
+def test_on_glue_the_arguments_come_from_get_resolved_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    glue_options.install(monkeypatch)
+
+    args = parse_args(glue_argv(small_max="50"))
+
+    assert (args.job_name, args.job_run_id) == ("ecom-process", "jr_abc")  # JOB_RUN_ID comes unasked
+    assert (args.source_keys, args.small_max) == ([KEY], Decimal(50))
 
 
 def test_optional_arguments_override() -> None:

@@ -34,6 +34,9 @@ DEFAULT_JOB_NAME = "process_transactions"
 REQUIRED_ARGS = ("source_keys", "data_bucket", "warehouse_url")
 OPTIONAL_ARGS = ("input_root", "output_root", "dims_root", "rejects_root", "small_max", "medium_max",
                  "summary_topic_arn", "metrics_namespace", "JOB_NAME", "JOB_RUN_ID")
+# Glue's own run arguments: getResolvedOptions always returns them and refuses to be asked for them
+# ("Using reserved arguments --JOB_RUN_ID"), so every run would fail at its first line.
+GLUE_RESERVED_ARGS = frozenset({"JOB_ID", "JOB_RUN_ID", "SECURITY_CONFIGURATION"})
 
 
 class JobFailed(RuntimeError):
@@ -137,7 +140,7 @@ def _resolved_options(argv: list[str]) -> dict[str, Any]:
         known, _ = parser.parse_known_args(argv[1:])
         return vars(known)
     # getResolvedOptions fails on a name that is absent, so ask only for the optional ones given.
-    present = [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
+    present = [name for name in OPTIONAL_ARGS if f"--{name}" in argv and name not in GLUE_RESERVED_ARGS]
     return dict(getResolvedOptions(argv, [*REQUIRED_ARGS, *present]))
 
 
