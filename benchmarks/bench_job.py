@@ -71,7 +71,7 @@ def _duckdb_ctes(csv: str, products: str, customers: str) -> str:
         SELECT raw.*,
             CASE WHEN regexp_full_match(trim(quantity), '[+-]?[0-9]+')
                  THEN TRY_CAST(trim(quantity) AS INTEGER) END AS q,
-            CASE WHEN regexp_full_match(trim(price), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)')
+            CASE WHEN regexp_full_match(trim(price), '[+-]?([0-9]+([.][0-9]{{0,2}}0*)?|[.][0-9]{{1,2}}0*)')
                  THEN TRY_CAST(trim(price) AS DECIMAL(12,2)) END AS p,
             CASE WHEN regexp_full_match(trim(transaction_date), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')
                  THEN TRY_CAST(trim(transaction_date) AS DATE) END AS d

@@ -75,6 +75,11 @@ REJECT_CASES: list[tuple[dict[str, Any], RejectReason | None]] = [
     ({"price": "N/A"}, RejectReason.INVALID_PRICE),
     ({"price": None}, RejectReason.INVALID_PRICE),
     ({"price": "0"}, None),
+    ({"price": "10.000"}, None),  # whole cents, written with more zeros
+    ({"price": "5."}, None),
+    ({"price": "0.004"}, RejectReason.INVALID_PRICE),  # would round to 0.00: 1,000 of them cost nothing
+    ({"price": "71.427"}, RejectReason.INVALID_PRICE),  # a fraction of a cent
+    ({"price": "1e2"}, RejectReason.INVALID_PRICE),
     ({"transaction_date": "2023-02-30"}, RejectReason.INVALID_DATE),
     ({"transaction_date": "2023-13-15"}, RejectReason.INVALID_DATE),
     ({"transaction_date": "15/03/2023"}, RejectReason.INVALID_DATE),
@@ -123,7 +128,7 @@ TOTAL_CASES = [
     ("3", "33.33", "99.99", "Small"),
     ("1", "100", "100.00", "Medium"),
     ("4", "25.00", "100.00", "Medium"),
-    ("7", "71.427", "500.01", "Large"),  # the unit price is DECIMAL(12,2): 71.43 first
+    ("7", "71.43", "500.01", "Large"),
     ("1", "499.99", "499.99", "Medium"),
     ("2", "250", "500.00", "Large"),
     ("3", "19.99", "59.97", "Small"),

@@ -41,7 +41,9 @@ CATEGORY: Final = "category"
 CUSTOMER_EMAIL: Final = "customer_email"
 
 _INTEGER = r"^[+-]?[0-9]+$"
-_NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)$"
+# A plain decimal in whole cents (trailing zeros aside): the fact's DECIMAL(12,2) price would round a
+# finer one, and every total and class computed from it, without a trace.
+_CENTS = r"^[+-]?([0-9]+([.][0-9]{0,2}0*)?|[.][0-9]{1,2}0*)$"
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # The largest DECIMAL(14,2): a quantity whose total would not fit is not a usable quantity.
 MAX_TOTAL: Final = Decimal("999999999999.99")
@@ -66,7 +68,7 @@ def parse_values(raw: DataFrame) -> DataFrame:
     total = F.col(QUANTITY).cast("decimal(10,0)") * F.col(PRICE)
     return (raw
             .withColumn(QUANTITY, _typed("quantity", _INTEGER, "int"))
-            .withColumn(PRICE, _typed("price", _NUMBER, "decimal(12,2)"))
+            .withColumn(PRICE, _typed("price", _CENTS, "decimal(12,2)"))
             .withColumn(DATE, _typed("transaction_date", _ISO_DATE, "date"))
             .withColumn(TOTAL, F.when(total <= F.lit(MAX_TOTAL), total.cast("decimal(14,2)"))))
 
