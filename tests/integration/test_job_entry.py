@@ -218,6 +218,22 @@ def test_wrong_header_file_is_named_and_the_others_still_load(
     assert stored == report.accounting["inserted"] > 0
 
 
+def test_dims_with_their_columns_in_another_order_fail_the_run_before_anything_loads(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    dims = tmp_path / "dims"
+    dims.mkdir()
+    swapped = [line.split(",") for line in generated_dataset.products_csv.read_text().splitlines()]
+    (dims / "products.csv").write_text("".join(",".join([r[0], r[2], r[1], *r[3:]]) + "\n" for r in swapped))
+    (dims / "customers.csv").write_text(generated_dataset.customers_csv.read_text())
+    args = job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys[:1],
+                    dims_root=f"file://{dims}/")
+
+    with pytest.raises(io.WrongDimsHeader, match=r"products\.csv: header 'product_id,category,product_name"):
+        run_job(spark, args)
+    assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
+
+
 def test_cli_prints_accounting_last_and_fails_on_a_bad_file(
         generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
     from ecom_pipeline.cli import app

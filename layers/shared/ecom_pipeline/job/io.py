@@ -14,7 +14,7 @@ from typing import Any, Final
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_pipeline.contracts import TRANSACTIONS_HEADER
+from ecom_pipeline.contracts import CUSTOMERS_HEADER, PRODUCTS_HEADER, TRANSACTIONS_HEADER
 from ecom_pipeline.job.schema import (
     CORRUPT_RECORD,
     FILE_INDEX,
@@ -35,6 +35,10 @@ CSV_OPTIONS: Final = {"header": "true", "mode": "PERMISSIVE", "multiLine": "fals
 
 class WrongHeader(ValueError):
     """A transaction file whose first line is not contracts.TRANSACTIONS_HEADER."""
+
+
+class WrongDimsHeader(ValueError):
+    """A dimension file whose first line is not its contract header: every file of the run needs it."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,15 @@ def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame
 
 
 def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tuple[DataFrame, DataFrame]:
-    """The product and customer dimension CSVs with their explicit all-string schemas."""
+    """The product and customer dimension CSVs with their explicit all-string schemas.
+
+    The schema maps columns by position, so the headers are checked first: columns in another order
+    would otherwise swap names and categories (or emails) in every fact without a trace.
+    """
+    for uri, expected in ((products_uri, PRODUCTS_HEADER), (customers_uri, CUSTOMERS_HEADER)):
+        header = read_first_line(spark, uri)
+        if header != expected:
+            raise WrongDimsHeader(f"{uri}: header {header!r} is not {expected!r}")
     options = {"header": "true", "mode": "PERMISSIVE"}
     products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(products_uri)
     customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(customers_uri)
