@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from ecom_pipeline.contracts import FACT_COLUMNS, TRANSACTIONS_HEADER, RejectReason
 from ecom_pipeline.job import io, transforms
-from ecom_pipeline.job.schema import FILE_INDEX, INPUT_ORDER, RAW_TRANSACTIONS, REJECT_REASON
+from ecom_pipeline.job.schema import CORRUPT_RECORD, FILE_INDEX, INPUT_ORDER, RAW_TRANSACTIONS, REJECT_REASON
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -239,6 +239,19 @@ def test_malformed_lines_become_rejects_not_failures(spark: SparkSession, tmp_pa
     got = {r["transaction_id"]: r[REJECT_REASON] for r in validated.collect()}
     assert got == {"T1": None, "T2": "malformed_row", "T3": "malformed_row", "T4": "malformed_row",
                    "T5": None}
+
+
+def test_quotes_inside_a_field_are_read_as_rfc_4180_writes_them(spark: SparkSession, tmp_path: Path,
+                                                                 dims: tuple[DataFrame, DataFrame]) -> None:
+    # The rejects are written the same way, so a raw value survives the round trip unchanged.
+    source = write_file(tmp_path / "q.csv", [
+        TRANSACTIONS_HEADER,
+        'T1,C1,P1,2,10.00,2023-03-15,"Pay ""Pal""",Completed',
+        'T2,C1,P1,2,10.00,2023-03-15,"C:\\cards\\",Completed',  # a backslash is just a character
+    ])
+    raw = io.read_transactions(spark, [source]).orderBy(INPUT_ORDER).collect()
+    assert [(r["payment_type"], r[CORRUPT_RECORD]) for r in raw] == [('Pay "Pal"', None),
+                                                                      ("C:\\cards\\", None)]
 
 
 def test_input_order_follows_files_then_lines(spark: SparkSession, tmp_path: Path) -> None:

@@ -30,7 +30,10 @@ from ecom_pipeline.keys import STAGING_PREFIX, parse_transaction_key
 _PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 CSV_OPTIONS: Final = {"header": "true", "mode": "PERMISSIVE", "multiLine": "false",
-                       "columnNameOfCorruptRecord": CORRUPT_RECORD}
+                       "columnNameOfCorruptRecord": CORRUPT_RECORD,
+                       # RFC 4180 quoting ("" inside quotes), as the rejects are written; Spark's
+                       # default escape is a backslash, which kept the quotes in a value.
+                       "escape": '"'}
 
 
 class WrongHeader(ValueError):
@@ -136,7 +139,7 @@ def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tup
         header = read_first_line(spark, uri)
         if header != expected:
             raise WrongDimsHeader(f"{uri}: header {header!r} is not {expected!r}")
-    options = {"header": "true", "mode": "PERMISSIVE"}
+    options = {"header": "true", "mode": "PERMISSIVE", "escape": '"'}
     products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(products_uri)
     customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(customers_uri)
     return products, customers
