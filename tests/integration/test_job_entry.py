@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from ecom_pipeline.contracts import TRANSACTIONS_HEADER
 from ecom_pipeline.job import io
+from ecom_pipeline.job.accounting import AccountingError
 from ecom_pipeline.job.entry import JobArgs, JobFailed, RunReport, run_job
 from ecom_pipeline.warehouse import open_warehouse
 from pyspark.sql import SparkSession
@@ -183,6 +184,20 @@ def test_rejects_survive_losing_the_shuffle_files(
     assert again.accounting == report.accounting
     assert _rejects(tmp_path / "out") == _rejects(out)
     assert len(_rejects(out)) == report.accounting["rows_rejected"]
+
+
+def test_a_reject_lost_before_the_rejects_write_fails_the_run(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecom_pipeline.job import transforms
+
+    real = transforms.rejects
+    monkeypatch.setattr(transforms, "rejects", lambda *args: real(*args).limit(10))  # the rest vanish
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+
+    with pytest.raises(AccountingError, match=r"rows rejected \d+ but 10 reject rows written"):
+        run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
+    assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
 
 
 def test_a_failing_rejects_write_fails_the_run(

@@ -205,7 +205,8 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     staging write computes the shuffle and collapses the valid rows inside its partitions, and the
     rejects write reads the same shuffle output again (`computed_once`). The counts are observed
     metrics of the staging write (read, valid and rejected by reason as every row enters the collapse,
-    candidates as the survivors stream into the Parquet writer): no extra Spark job.
+    candidates as the survivors stream into the Parquet writer) and of the rejects write (the rows it
+    received, checked against the rejected count): no extra Spark job.
     """
     products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
                                        io.resolve(args.dims, CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
@@ -214,15 +215,22 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
         transforms.validate(io.read_transactions(spark, good), products, customers))
     partitioned = computed_once(transforms.by_transaction(prepared))
     read, kept = Observation(f"counts-{run_id}"), Observation(f"candidates-{run_id}")
+    written = Observation(f"rejects-{run_id}")
     staged_uri = io.staging_uri(args.outputs, run_id)
     counted = partitioned.observe(read, *_count_exprs(len(keys)))
     survivors = transforms.survivors(counted).observe(kept, *_candidate_exprs(len(keys)))
     io.write_staged(transforms.to_facts(survivors, keys=keys, run_id=run_id, run_at=run_at,
                                         small_max=args.small_max, medium_max=args.medium_max), staged_uri)
     rejects = transforms.rejects(partitioned, keys, [source.day for source in good], run_id)
-    reject_files = io.write_rejects(rejects, args.outputs, args.rejects, run_id)
+    reject_files = io.write_rejects(rejects.observe(written, F.count(F.lit(1)).alias("rows")),
+                                    args.outputs, args.rejects, run_id)
     counts, candidates = _counts_per_file(keys, read.get, kept.get)
     per_file = file_counts(keys, counts, candidates)
+    # The rejects counted as rows entered the collapse must be the rows that reached the rejects
+    # writer (a second read of the shuffle): a row lost or doubled between the two fails the run.
+    rejected = sum(one.rows_rejected for one in per_file.values())
+    if written.get.get("rows") != rejected:
+        raise AccountingError(f"rows rejected {rejected} but {written.get.get('rows')} reject rows written")
     return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
 
 
