@@ -29,11 +29,11 @@ from ecom_pipeline.keys import STAGING_PREFIX, parse_transaction_key
 
 _PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# RFC 4180 quoting ("" inside quotes) for every CSV read and written, so a raw value survives the
+# round trip into the rejects; Spark's default escape is a backslash, which kept the quotes in a value.
+RFC_4180: Final = {"quote": '"', "escape": '"'}
 CSV_OPTIONS: Final = {"header": "true", "mode": "PERMISSIVE", "multiLine": "false",
-                       "columnNameOfCorruptRecord": CORRUPT_RECORD,
-                       # RFC 4180 quoting ("" inside quotes), as the rejects are written; Spark's
-                       # default escape is a backslash, which kept the quotes in a value.
-                       "escape": '"'}
+                       "columnNameOfCorruptRecord": CORRUPT_RECORD, **RFC_4180}
 
 
 class WrongHeader(ValueError):
@@ -139,7 +139,7 @@ def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tup
         header = read_first_line(spark, uri)
         if header != expected:
             raise WrongDimsHeader(f"{uri}: header {header!r} is not {expected!r}")
-    options = {"header": "true", "mode": "PERMISSIVE", "escape": '"'}
+    options = {"header": "true", "mode": "PERMISSIVE", **RFC_4180}
     products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(products_uri)
     customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(customers_uri)
     return products, customers
@@ -180,8 +180,7 @@ def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_i
      .select(*REJECT_COLUMNS, "year", "month", "day")
      .write.mode("overwrite").partitionBy("year", "month", "day")
      # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.
-     .options(header="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false",
-              escape='"')  # RFC 4180 quoting ("" inside quotes), not Spark's default backslash
+     .options(header="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false", **RFC_4180)
      .csv(temporary))
     return _publish_rejects(rejects.sparkSession, temporary, rejects_root.rstrip("/") + "/", run_id)
 
