@@ -38,3 +38,15 @@ def test_computed_once_keeps_the_partitioning_and_the_rows(spark: SparkSession) 
     assert "Exchange" not in physical_plan(latest)  # the window reuses the shuffle it is given
     assert sorted(r.value for r in latest.collect()) == list(range(903, 1000))
     assert once.count() == 1000 and once.where("key = 3").count() == 11  # a second and third action
+
+
+def test_on_glue_the_window_still_reads_the_shuffle_it_is_given(spark: SparkSession,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    spark.conf.set("spark.sql.adaptive.enabled", "true")  # Glue's own default
+    monkeypatch.setattr(job_spark, "on_glue", lambda: True)
+    get_spark()
+
+    rows = spark.range(1000).select((F.col("id") % 97).alias("key"), F.col("id").alias("value"))
+    once = computed_once(rows.repartition("key"))
+    latest = once.withColumn("n", F.row_number().over(Window.partitionBy("key").orderBy("value")))
+    assert "Exchange" not in physical_plan(latest)

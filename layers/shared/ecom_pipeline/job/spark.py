@@ -9,10 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 # Settings that matter for a small cluster or a laptop; on Glue the service owns the session config.
 LOCAL_CONF: dict[str, str] = {
-    # No adaptive execution: the broadcasts are explicit and a few even-sized shuffle partitions keep both
-    # cores busy (AQE's coalescing merged them into an odd count that left one core idle), so re-planning
-    # after every stage only cost a Spark job per shuffle (10 -> 8 jobs per run, a little faster cold).
-    "spark.sql.adaptive.enabled": "false",
+    # A few even-sized shuffle partitions keep both cores busy.
     "spark.sql.shuffle.partitions": "4",
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
@@ -30,6 +27,11 @@ LOCAL_CONF: dict[str, str] = {
 
 # Runtime settings the job's plans and outputs rely on, set on Glue's session too.
 JOB_SQL_CONF: dict[str, str] = {
+    # No adaptive execution, on Glue too (its default is on): the broadcasts are explicit, the rejects
+    # write reads the staging write's shuffle (`computed_once`), which a re-planned query shuffles again,
+    # and re-planning after every stage cost a Spark job per shuffle (10 -> 8 jobs per run locally; AQE's
+    # coalescing also merged the partitions into an odd count that left one of two cores idle).
+    "spark.sql.adaptive.enabled": "false",
     # The collapse keeps row 1 of a window per transaction_id. Spark 3.5 puts a per-group limit before
     # such a window; with ~1% duplicates it filters almost nothing and copies every row once more
     # (paired runs: 4-9% less CPU without it).
