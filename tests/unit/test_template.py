@@ -213,6 +213,8 @@ def test_layer_requirements_match_constraints() -> None:
     pins = {**_pins(ROOT / "constraints.txt"), **LAYER_EXCEPTIONS}
 
     assert {"aws-lambda-powertools", "pydantic", "pydantic-settings", "faker", "numpy"} <= set(layer)
+    # aws-xray-sdk brings botocore along: the three AWS SDK pieces ship as one matching set.
+    assert {"boto3", "botocore", "s3transfer"} <= set(layer)
     assert {name: pins.get(name) for name in layer} == layer
 
 
