@@ -191,6 +191,8 @@ def test_glue_job_matches_the_seams(resources: dict[str, Any]) -> None:
     setup = _props(resources, "WarehouseSetup")
     assert setup["SetupCodeVersion"] == {"Ref": "SetupFunction.Version"}
     assert _props(resources, "SetupFunction")["AutoPublishAlias"]
+    # It always answers CloudFormation itself; a Lambda retry would run it again mid-rollback.
+    assert _props(resources, "SetupFunction")["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
     assert job["ExecutionProperty"]["MaxConcurrentRuns"] == {"Ref": "GlueMaxConcurrentRuns"}
     assert {"--data_bucket", "--warehouse_url", "--small_max", "--medium_max", "--summary_topic_arn",
             "--extra-py-files", "--enable-continuous-cloudwatch-log", "--enable-metrics"} <= set(arguments)

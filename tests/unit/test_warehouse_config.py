@@ -52,6 +52,15 @@ def test_an_unsupported_url_is_refused_without_echoing_its_password() -> None:
     assert "hunter2" not in str(refused.value)
 
 
+def test_a_plus_in_a_redshift_url_value_stays_a_plus() -> None:
+    target = RedshiftTarget.from_url("redshift://?workgroup=w&database=dev&secret_arn="
+                                     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:loader+etl-AbC123"
+                                     "&iam_role=arn:aws:iam::123456789012:role/copy%2Bread")
+
+    assert target.secret_arn == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:loader+etl-AbC123"
+    assert target.iam_role == "arn:aws:iam::123456789012:role/copy+read"
+
+
 def test_redshift_serverless_url_maps_to_data_api_arguments() -> None:
     target = RedshiftTarget.from_url(
         "redshift://?workgroup=wg1&database=dev&secret_arn=arn:s&iam_role=arn:r&region=eu-west-1")

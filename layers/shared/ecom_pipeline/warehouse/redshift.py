@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ecom_pipeline.warehouse import sql
 from ecom_pipeline.warehouse.base import QueryResult, UpsertResult
@@ -51,7 +51,10 @@ class RedshiftTarget:
     @classmethod
     def from_url(cls, url: str) -> RedshiftTarget:
         """`redshift://?workgroup=W&database=D&secret_arn=ARN&iam_role=ARN` or `…?cluster=C&db_user=U…`."""
-        params = {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
+        # Percent-escapes are decoded, but a '+' stays a '+' (parse_qs would make it a space): secret
+        # names and ARNs may contain one, and the template writes them into the URL as they are.
+        pairs = [part.partition("=") for part in urlsplit(url).query.split("&") if part]
+        params = {unquote(key): unquote(value) for key, _, value in pairs}
         unknown = set(params) - _URL_KEYS
         if unknown:
             raise ValueError(f"unknown Redshift URL parameters {sorted(unknown)} in {url!r}")
