@@ -265,9 +265,20 @@ def test_input_order_follows_files_then_lines(spark: SparkSession, tmp_path: Pat
 
 def test_wrong_header_is_named(spark: SparkSession, tmp_path: Path) -> None:
     source = write_file(tmp_path / "bad.csv", ["id,customer,product", "T1,C1,P1"])
-    with pytest.raises(io.WrongHeader, match=r"bad\.csv"):
+    with pytest.raises(io.WrongHeader, match=r"bad\.csv: header 'id,customer,product' is not"):
         io.check_header(spark, source)
     empty = write_file(tmp_path / "empty.csv", [])
     (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(io.WrongHeader, match=r"empty\.csv"):
+    with pytest.raises(io.WrongHeader, match=r"empty\.csv: the file is empty"):
         io.check_header(spark, empty)
+
+
+def test_a_file_without_line_breaks_is_neither_read_whole_nor_quoted_whole(spark: SparkSession,
+                                                                           tmp_path: Path) -> None:
+    blob = write_file(tmp_path / "blob.csv", [])
+    (tmp_path / "blob.csv").write_text("x" * 5_000_000)  # no newline anywhere
+
+    assert len(io.read_first_line(spark, blob.uri) or "") == io.FIRST_LINE_LIMIT
+    with pytest.raises(io.WrongHeader) as wrong:
+        io.check_header(spark, blob)
+    assert len(str(wrong.value)) < 400 and "(a longer line)" in str(wrong.value)

@@ -58,3 +58,46 @@ def test_bad_dim_file_fails_setup_with_file_and_line(dims: Path, tmp_path: Path)
 
     assert result.exit_code == 1
     assert "customers.csv:2: missing customer_id" in result.output
+
+
+def _refused(result: object) -> str:
+    """The output of a command that stopped with one `error:` line and exit code 1, not a traceback."""
+    assert isinstance(result.exception, SystemExit), result.exception  # type: ignore[attr-defined]
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    return str(result.output)  # type: ignore[attr-defined]
+
+
+def test_an_unreachable_warehouse_is_one_error_line(dims: Path) -> None:
+    url = "postgresql://nobody@127.0.0.1:1/nowhere"
+
+    assert "error: OperationalError" in _refused(runner.invoke(app, ["setup", "--warehouse", url,
+                                                                     "--dims", str(dims)]))
+    queried = runner.invoke(app, ["query", "--warehouse", url, "SELECT 1"])
+    assert "error: OperationalError" in _refused(queried)
+
+
+def test_process_refuses_bad_arguments_before_touching_the_warehouse(dims: Path, tmp_path: Path) -> None:
+    day = tmp_path / "day.csv"
+    day.write_text("transaction_id,customer_id,product_id,quantity,price,transaction_date,payment_type,status\n")
+    url = f"duckdb://{tmp_path / 'wh.duckdb'}"
+    common = ["process", "--dims", str(dims), "--rejects", str(tmp_path / "rejects")]
+
+    thresholds = _refused(runner.invoke(app, [*common, "--warehouse", url, "--small-max", "600",
+                                              "--medium-max", "500", str(day)]))
+    relative = _refused(runner.invoke(app, [*common, "--warehouse", "duckdb://wh.duckdb", str(day)]))
+
+    assert "error:" in thresholds and "small_max < medium_max" in thresholds
+    assert not (tmp_path / "wh.duckdb").exists()
+    assert "error: DuckDB URL needs an absolute path" in relative
+
+
+def test_query_never_creates_a_warehouse_and_needs_sql(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "wh.duckdb"
+
+    no_warehouse = _refused(runner.invoke(app, ["query", "--warehouse", f"duckdb://{missing}", "SELECT 1"]))
+    no_sql = _refused(runner.invoke(app, ["query", "--warehouse", f"duckdb://{missing}", "  "]))
+
+    assert f"error: no warehouse at duckdb://{missing}" in no_warehouse
+    assert not missing.parent.exists()
+    assert "error: no SQL given" in no_sql

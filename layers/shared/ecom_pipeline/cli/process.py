@@ -7,11 +7,13 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ecom_pipeline.cli import app
+from ecom_pipeline.cli.errors import reported
+from ecom_pipeline.cli.warehouse import prepare_warehouse
 
 _KEY_START = "/transactions/year="
 
@@ -48,12 +50,14 @@ def process_command(
     from ecom_pipeline.job.entry import logger
 
     # stdout carries only the result; the job's structured log goes to stderr while the command runs.
-    handler = logger.registered_handler
-    previous = handler.setStream(sys.stderr)  # type: ignore[attr-defined]
+    # Swapped, not setStream(): that flushes the old stream, which may be closed by now (the logger was
+    # made during an earlier command in the same process, e.g. under a test runner).
+    handler: Any = logger.registered_handler
+    previous, handler.stream = handler.stream, sys.stderr
     try:
         _process(files, dims, rejects, warehouse, small_max, medium_max)
     finally:
-        handler.setStream(previous)  # type: ignore[attr-defined]
+        handler.stream = previous
 
 
 def _process(files: list[Path], dims: Path, rejects: Path, warehouse: str | None, small_max: str,
@@ -61,33 +65,27 @@ def _process(files: list[Path], dims: Path, rejects: Path, warehouse: str | None
     from ecom_pipeline.job.accounting import public
     from ecom_pipeline.job.entry import JobArgs, JobFailed, run_job
     from ecom_pipeline.job.spark import get_spark
-    from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY
-    from ecom_pipeline.warehouse import default_warehouse_url, open_warehouse
+    from ecom_pipeline.warehouse import default_warehouse_url
 
     url = warehouse or default_warehouse_url()
-    products = dims / PRODUCTS_KEY.removeprefix(DIMS_PREFIX)
-    customers = dims / CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)
-    target = open_warehouse(url)
-    try:
-        target.apply_schema()  # both idempotent: a fresh warehouse works, a set-up one is unchanged
-        target.load_dims(str(products), str(customers))
-    finally:
-        target.close()
-
     input_root, keys = source_layout(files)
-    rejects.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="ecom-staging-"))
     try:
-        args = JobArgs.model_validate({
-            "source_keys": keys, "data_bucket": "local", "warehouse_url": url, "input_root": input_root,
-            "output_root": f"file://{staging}/", "dims_root": f"file://{dims.resolve()}/",
-            "rejects_root": f"file://{rejects.resolve()}/", "small_max": small_max, "medium_max": medium_max})
-        try:
-            report = run_job(get_spark(), args)
-        except JobFailed as failed:
-            typer.echo(json.dumps(public(failed.report.accounting)))
-            typer.echo(f"error: run failed: {failed}", err=True)
-            raise typer.Exit(1) from failed
+        with reported():
+            # Arguments first: a bad threshold must not leave a half-prepared warehouse behind.
+            args = JobArgs.model_validate({
+                "source_keys": keys, "data_bucket": "local", "warehouse_url": url, "input_root": input_root,
+                "output_root": f"file://{staging}/", "dims_root": f"file://{dims.resolve()}/",
+                "rejects_root": f"file://{rejects.resolve()}/", "small_max": small_max,
+                "medium_max": medium_max})
+            prepare_warehouse(url, dims)  # a fresh warehouse works, a set-up one is unchanged
+            rejects.mkdir(parents=True, exist_ok=True)
+            try:
+                report = run_job(get_spark(), args)
+            except JobFailed as failed:
+                typer.echo(json.dumps(public(failed.report.accounting)))
+                typer.echo(f"error: run failed: {failed}", err=True)
+                raise typer.Exit(1) from failed
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     typer.echo(json.dumps(public(report.accounting)))

@@ -10,15 +10,24 @@ from rich.console import Console
 from rich.table import Table
 
 from ecom_pipeline.cli import app
+from ecom_pipeline.cli.errors import fail, reported
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY
 
 _URL_HELP = "duckdb:///abs/file.duckdb, postgresql://… or redshift://?… (default: .local/warehouse.duckdb)"
 WarehouseOption = Annotated[str | None, typer.Option("--warehouse", help=_URL_HELP)]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
+def prepare_warehouse(url: str, dims: Path) -> dict[str, int]:
+    """Schema and dims from `dims/` (products.csv, customers.csv): both idempotent. Rows loaded by table."""
+    from ecom_pipeline.warehouse import open_warehouse
+
+    target = open_warehouse(url)
+    try:
+        target.apply_schema()
+        return target.load_dims(str(dims / PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
+                                str(dims / CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
+    finally:
+        target.close()
 
 
 def _cell(value: Any) -> str:
@@ -32,20 +41,11 @@ def setup_command(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Create the schema and load the dimensions: safe to repeat, a changed row is updated."""
-    from ecom_pipeline.warehouse import WarehouseError, default_warehouse_url, open_warehouse, redacted
+    from ecom_pipeline.warehouse import default_warehouse_url, redacted
 
     url = warehouse or default_warehouse_url()
-    products = dims / PRODUCTS_KEY.removeprefix(DIMS_PREFIX)
-    customers = dims / CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)
-    try:
-        target = open_warehouse(url)
-        try:
-            target.apply_schema()
-            counts = target.load_dims(str(products), str(customers))
-        finally:
-            target.close()
-    except (WarehouseError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+    with reported():
+        counts = prepare_warehouse(url, dims)
     typer.echo(f"warehouse: {redacted(url)}")
     for table, rows in counts.items():
         typer.echo(f"{table}: {rows} rows loaded")
@@ -57,18 +57,20 @@ def query_command(
     warehouse: WarehouseOption = None,
 ) -> None:
     """Run SQL against the warehouse and print the result as a table."""
-    from ecom_pipeline.warehouse import WarehouseError, default_warehouse_url, open_warehouse
+    from ecom_pipeline.warehouse import default_warehouse_url, open_warehouse, redacted
 
-    try:
-        target = open_warehouse(warehouse or default_warehouse_url())
+    url = warehouse or default_warehouse_url()
+    if not sql.strip():
+        raise fail("no SQL given")
+    if url.startswith("duckdb://") and not Path(url.removeprefix("duckdb://")).is_file():
+        # Opening would create an empty database there: a mistyped path would answer "no such table".
+        raise fail(f"no warehouse at {redacted(url)}: run `ecom-pipeline setup` or `make demo` first")
+    with reported():
+        target = open_warehouse(url)
         try:
             result = target.query(sql)
         finally:
             target.close()
-    except (WarehouseError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
-    except Exception as exc:  # the engine's own SQL error: show it plainly, exit non-zero
-        raise _fail(f"{type(exc).__name__}: {exc}") from exc
     table = Table(*result.columns, show_lines=False)
     for row in result.rows:
         table.add_row(*(_cell(v) for v in row))

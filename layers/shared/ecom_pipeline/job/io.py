@@ -90,11 +90,19 @@ def _fs_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
     return path.getFileSystem(spark._jsc.hadoopConfiguration()), path
 
 
+# A header is ~80 characters; a first line is read up to this many bytes (a file with no newline, or
+# binary garbage, must not be read whole into memory or into the error message).
+FIRST_LINE_LIMIT: Final = 64 * 1024
+_SHOWN = 120
+
+
 def read_first_line(spark: SparkSession, uri: str) -> str | None:
-    """The first line of a file (BOM and CR removed); None for an empty file. Raises if unreadable."""
+    """The first line of a file (BOM and CR removed, at most FIRST_LINE_LIMIT bytes); None for an empty
+    file. Raises if unreadable."""
     fs, path = _fs_path(spark, uri)
     jvm: Any = spark._jvm
-    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(fs.open(path), "UTF-8"))
+    bounded = jvm.org.apache.commons.io.input.BoundedInputStream(fs.open(path), FIRST_LINE_LIMIT)
+    reader = jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(bounded, "UTF-8"))
     try:
         line = reader.readLine()
     finally:
@@ -102,11 +110,21 @@ def read_first_line(spark: SparkSession, uri: str) -> str | None:
     return None if line is None else str(line).lstrip("\ufeff").rstrip("\r")
 
 
+def header_problem(name: str, header: str | None, expected: str) -> str | None:
+    """Why `header` is not `expected`, naming the file and showing a short excerpt; None if it is."""
+    if header == expected:
+        return None
+    if header is None:
+        return f"{name}: the file is empty (no header line)"
+    shown = repr(header) if len(header) <= _SHOWN else f"{header[:_SHOWN]!r}… (a longer line)"
+    return f"{name}: header {shown} is not {expected!r}"
+
+
 def check_header(spark: SparkSession, source: SourceFile) -> None:
     """Raise WrongHeader naming the file when its header is not the contract's transactions header."""
-    header = read_first_line(spark, source.uri)
-    if header != TRANSACTIONS_HEADER:
-        raise WrongHeader(f"{source.key}: header {header!r} is not {TRANSACTIONS_HEADER!r}")
+    problem = header_problem(source.key, read_first_line(spark, source.uri), TRANSACTIONS_HEADER)
+    if problem:
+        raise WrongHeader(problem)
 
 
 def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
@@ -136,9 +154,9 @@ def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tup
     would otherwise swap names and categories (or emails) in every fact without a trace.
     """
     for uri, expected in ((products_uri, PRODUCTS_HEADER), (customers_uri, CUSTOMERS_HEADER)):
-        header = read_first_line(spark, uri)
-        if header != expected:
-            raise WrongDimsHeader(f"{uri}: header {header!r} is not {expected!r}")
+        problem = header_problem(uri, read_first_line(spark, uri), expected)
+        if problem:
+            raise WrongDimsHeader(problem)
     options = {"header": "true", "mode": "PERMISSIVE", **RFC_4180}
     products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(products_uri)
     customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(customers_uri)

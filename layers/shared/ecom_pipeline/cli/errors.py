@@ -1,0 +1,29 @@
+"""One `error: …` line and exit code 1 for a command that fails, never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+import typer
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Any error raised inside becomes `fail(...)`; the command's own exits pass through unchanged."""
+    from ecom_pipeline.warehouse import WarehouseError
+
+    try:
+        yield
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except (WarehouseError, ValueError) as exc:  # messages written for users (DimFileError, bad URLs...)
+        raise fail(str(exc)) from exc
+    except Exception as exc:  # an engine's own error (connection refused, SQL error): shown plainly
+        raise fail(f"{type(exc).__name__}: {exc}") from exc
