@@ -303,3 +303,21 @@ def test_the_workgroup_takes_given_subnets_or_falls_back_to_the_default_vpc(reso
                                                  {"Ref": "AWS::NoValue"}]}
     assert template["Conditions"]["HasRedshiftSubnets"] == {
         "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "RedshiftSubnetIds"}]}, ""]}]}
+
+
+def test_an_existing_warehouse_copies_with_its_own_attached_role(resources: dict[str, Any],
+                                                                 template: Any) -> None:
+    # A role the stack made could not be attached to a warehouse it does not own before the deploy's own
+    # dims COPY: existing warehouses bring one, and the data bucket lets it read what COPY needs.
+    url_sub = _props(resources, "GlueJob")["DefaultArguments"]["--warehouse_url"]["Fn::Sub"]
+    rules = template["Rules"]["ExistingWarehouseNeedsCopyRole"]
+    statements = _props(resources, "DataBucketPolicy")["PolicyDocument"]["Statement"]
+    granted = [s["Fn::If"][2] for s in statements if "Fn::If" in s]
+
+    assert resources["RedshiftCopyRole"]["Condition"] == "CreateServerless"
+    given = {"Ref": "RedshiftCopyRoleArn"}
+    made = {"Fn::GetAtt": ["RedshiftCopyRole", "Arn"]}
+    assert url_sub[1]["CopyRole"] == {"Fn::If": ["CreateServerless", made, given]}
+    assert rules["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [given, ""]}]}
+    assert {g["Action"] for g in granted} == {"s3:ListBucket", "s3:GetObject"}
+    assert all(g["Principal"] == {"AWS": given} for g in granted)
