@@ -205,3 +205,21 @@ def test_redshift_never_copies_dims_whose_columns_are_out_of_order(redshift_job:
     with pytest.raises(DimFileError, match=r"products\.csv:1: header must be"):
         setup_stack(JOB, b"script", GlueJobs(), ObjectStore(), warehouse=lambda url: redshift)
     assert redshift.loaded == []
+
+
+def test_a_failed_setup_leaves_both_buckets_as_they_were(redshift_job: None, s3: Any) -> None:
+    # CloudFormation cannot delete a bucket with objects in it: a first deploy that fails here must roll back.
+    from ecom_pipeline.aws.glue import GlueJobs
+    from ecom_pipeline.aws.s3 import ObjectStore
+    from ecom_pipeline.deploy import setup_stack
+    from ecom_pipeline.warehouse import WarehouseError
+
+    class UnreachableWarehouse(RecordingWarehouse):
+        def apply_schema(self) -> None:
+            raise WarehouseError("the workgroup is not available")
+
+    with pytest.raises(WarehouseError, match="not available"):
+        setup_stack(JOB, b"script", GlueJobs(), ObjectStore(), warehouse=lambda url: UnreachableWarehouse())
+
+    assert s3.list_objects_v2(Bucket=DATA)["KeyCount"] == 0
+    assert s3.list_objects_v2(Bucket=ARTIFACTS)["KeyCount"] == 0

@@ -36,6 +36,8 @@ class Objects(Protocol):
 
     def get_text(self, bucket: str, key: str) -> str: ...
 
+    def delete(self, bucket: str, key: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class SetupResult:
@@ -60,25 +62,35 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 def setup_stack(job_name: str, script: bytes, glue: JobDefinitions, store: Objects,
                 warehouse: Callable[[str], Warehouse] = open_warehouse) -> SetupResult:
-    """Ship the script and the package, ensure the dims, prepare the warehouse. Safe to repeat."""
+    """Ensure the dims, prepare the warehouse, ship the script and the package. Safe to repeat.
+
+    A failure leaves the buckets as they were (dims written by this call are removed, the script and
+    package are shipped last): a stack whose first deploy fails can then roll back, since CloudFormation
+    cannot delete a bucket with objects in it.
+    """
     job = glue.definition(job_name)
     arguments = job.default_arguments
     missing = [a for a in ("--extra-py-files", "--data_bucket", "--warehouse_url") if not arguments.get(a)]
     if missing:
         raise ValueError(f"Glue job {job_name} lacks default arguments {missing}")
-    store.put(*split_s3_uri(job.script_location), script, content_type="text/x-python")
     package_uri = arguments["--extra-py-files"].split(",")[0]
-    store.put(*split_s3_uri(package_uri), package_zip(), content_type="application/zip")
 
     data_bucket = arguments["--data_bucket"]
     written, _ = ensure_dims(GenerationRequest(start=datetime.now(UTC).date()), S3Sink(data_bucket))
-
-    db = warehouse(arguments["--warehouse_url"])
     try:
-        db.apply_schema()
-        loaded = _load_dims(db, arguments["--warehouse_url"], data_bucket, store)
-    finally:
-        db.close()
+        db = warehouse(arguments["--warehouse_url"])
+        try:
+            db.apply_schema()
+            loaded = _load_dims(db, arguments["--warehouse_url"], data_bucket, store)
+        finally:
+            db.close()
+    except Exception:
+        for key in written:
+            store.delete(data_bucket, key)
+        raise
+
+    store.put(*split_s3_uri(job.script_location), script, content_type="text/x-python")
+    store.put(*split_s3_uri(package_uri), package_zip(), content_type="application/zip")
     return SetupResult(script_uri=job.script_location, package_uri=package_uri, dims_written=written,
                        dims_loaded=loaded)
 
