@@ -250,7 +250,7 @@ def test_dims_with_their_columns_in_another_order_fail_the_run_before_anything_l
 
 
 def test_cli_prints_accounting_last_and_fails_on_a_bad_file(
-        generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+        generated_dataset: GeneratedDataset, tmp_path: Path, restored_conf: SparkSession) -> None:
     from ecom_pipeline.cli import app
     from typer.testing import CliRunner
 
@@ -278,7 +278,7 @@ def test_cli_prints_accounting_last_and_fails_on_a_bad_file(
 
 
 def test_glue_script_runs_the_job_and_raises_on_failure(
-        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        restored_conf: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
     argv = ["process_transactions.py", "--JOB_NAME", "ecom-process", "--JOB_RUN_ID", "jr_1",

@@ -15,8 +15,9 @@ def physical_plan(frame: DataFrame) -> str:
     return str(frame._jdf.queryExecution().executedPlan().toString())
 
 
-def test_job_settings_reach_the_session_glue_created(spark: SparkSession, tmp_path: Path,
+def test_job_settings_reach_the_session_glue_created(restored_conf: SparkSession, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    spark = restored_conf
     for key in JOB_SQL_CONF:
         spark.conf.unset(key)
     spark.range(3).write.parquet(str(tmp_path / "before"))
@@ -40,8 +41,9 @@ def test_computed_once_keeps_the_partitioning_and_the_rows(spark: SparkSession) 
     assert once.count() == 1000 and once.where("key = 3").count() == 11  # a second and third action
 
 
-def test_on_glue_the_window_still_reads_the_shuffle_it_is_given(spark: SparkSession,
+def test_on_glue_the_window_still_reads_the_shuffle_it_is_given(restored_conf: SparkSession,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    spark = restored_conf
     spark.conf.set("spark.sql.adaptive.enabled", "true")  # Glue's own default
     monkeypatch.setattr(job_spark, "on_glue", lambda: True)
     get_spark()
