@@ -175,6 +175,17 @@ def test_rejects_are_accounted_for(first_run: DemoResult) -> None:
         assert a["rows_valid"] == a["inserted"] + a["updated"] + a["kept_stored"] + a["duplicates_collapsed"]
 
 
+def test_each_loaded_run_mails_a_summary_whose_counts_match_the_files(first_run: DemoResult) -> None:
+    _, rejects, read = _expected(first_run)
+    loaded = {r.run_id for r in first_run.runs if r.state == "SUCCEEDED"}
+    summaries = [json.loads(e.body) for e in first_run.emails if '"run_summary"' in e.body]
+    mine = [s for s in summaries if s["run_id"] in loaded]
+
+    assert sorted(s["run_id"] for s in mine) == sorted(loaded)
+    assert sum(s["accounting"]["rows_read"] for s in mine) == read
+    assert sum(s["accounting"]["rows_rejected"] for s in mine) == sum(rejects.values())
+
+
 def test_wrong_header_fails_the_run_notifies_and_is_not_archived_until_fixed(first_run: DemoResult) -> None:
     runs_with_bad = [r for r in first_run.runs if BAD_KEY in r.source_keys]
     assert [r.state for r in runs_with_bad] == ["FAILED", "SUCCEEDED"]
