@@ -229,3 +229,19 @@ def test_a_run_without_source_keys_is_a_clear_error(
 
     with pytest.raises(ArchiveError, match="no --source_keys"):
         load_handler("archiver")(_event(sample_event, "archiver_sns_succeeded", run_id), lambda_context)
+
+
+def test_a_copy_that_does_not_match_keeps_the_source(env: Any) -> None:
+    # S3 is the boundary: a copy that arrives different (truncated, or overwritten meanwhile) is simulated.
+    from ecom_pipeline.archive import archive_key
+    from ecom_pipeline.aws.s3 import ObjectInfo, ObjectStore
+
+    class CorruptingStore(ObjectStore):
+        def copy(self, source: ObjectInfo, bucket: str, key: str, checksum_algorithm: str = "SHA256") -> None:
+            env.put_object(Bucket=bucket, Key=key, Body=_csv("2023-03-15", 4))  # one row short
+
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 5))
+
+    with pytest.raises(ArchiveError, match="does not match the source; source kept"):
+        archive_key(CorruptingStore(env), K15, DATA, ARCHIVE)
+    assert _bytes(env, DATA, K15) == _csv("2023-03-15", 5)
