@@ -223,3 +223,26 @@ def test_a_failed_setup_leaves_both_buckets_as_they_were(redshift_job: None, s3:
 
     assert s3.list_objects_v2(Bucket=DATA)["KeyCount"] == 0
     assert s3.list_objects_v2(Bucket=ARTIFACTS)["KeyCount"] == 0
+
+
+def test_a_setup_that_overruns_is_reported_failed_before_lambda_stops_it(
+        cloudformation: Any, sample_event: Any) -> None:
+    # A stack must never wait an hour for an answer that a timed-out Lambda can no longer send.
+    import time
+
+    from ecom_pipeline.deploy import respond_to_cloudformation
+    from ecom_pipeline.deploy.cfn import TIMEOUT_MARGIN_MS
+
+    url, received = cloudformation
+    slow_ms = 2_500
+
+    def overrunning(properties: dict[str, Any]) -> dict[str, str]:
+        time.sleep(slow_ms / 1000)
+        return {}
+
+    status = respond_to_cloudformation(_request(sample_event, url), lambda: TIMEOUT_MARGIN_MS + 1_000,
+                                       "phys-1", overrunning)
+
+    assert [r["Status"] for r in received] == ["FAILED"]  # the guard's answer, and only that one
+    assert "timed out" in received[0]["Reason"]
+    assert status == "FAILED"  # what the stack was told, though the work itself finished afterwards

@@ -50,7 +50,8 @@ def send_response(request: CustomResourceRequest, status: Literal["SUCCESS", "FA
 def respond_to_cloudformation(event: dict[str, Any], remaining_ms: Callable[[], int], physical_id: str,
                               on_create_or_update: Callable[[dict[str, Any]], dict[str, str]]) -> str:
     """Run `on_create_or_update(properties)` for Create/Update (Delete does nothing) and report the
-    outcome; returns the status sent. A failure is reported with its message, then logged."""
+    outcome; returns the status CloudFormation received. A failure is reported with its message, then
+    logged."""
     request = CustomResourceRequest.model_validate(event)
     physical_id = request.PhysicalResourceId or physical_id
     sent = threading.Event()
@@ -73,8 +74,8 @@ def respond_to_cloudformation(event: dict[str, Any], remaining_ms: Callable[[], 
             report("SUCCESS", "nothing to undo: data, dims and tables are kept")
             return "SUCCESS"
         data = on_create_or_update(request.ResourceProperties)
-        report("SUCCESS", "setup done", data)
-        return "SUCCESS"
+        # Past the guard, CloudFormation already has FAILED: say what it was told, not what came after.
+        return "SUCCESS" if report("SUCCESS", "setup done", data) else "FAILED"
     except Exception as error:  # reported to CloudFormation, which shows it and rolls back
         logger.exception("setup failed")
         report("FAILED", f"{type(error).__name__}: {error}")
