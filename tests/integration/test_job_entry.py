@@ -275,6 +275,8 @@ def test_cli_prints_accounting_last_and_fails_on_a_bad_file(
     failed = CliRunner().invoke(app, [*common, str(bad)])
     assert failed.exit_code == 1
     assert "bad.csv" in failed.output
+    assert [line for line in failed.output.splitlines() if line.startswith("error:")] == [
+        next(line for line in failed.output.splitlines() if line.startswith("error: run failed:"))]
 
 
 def test_glue_script_runs_the_job_and_raises_on_failure(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import click
 import typer
 
 
@@ -21,7 +20,7 @@ def reported() -> Iterator[None]:
 
     try:
         yield
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (typer.Exit, typer.Abort):  # typer's own classes (it carries its own click)
         raise
     except (WarehouseError, ValueError) as exc:  # messages written for users (DimFileError, bad URLs...)
         raise fail(str(exc)) from exc
