@@ -353,3 +353,29 @@ def test_duckdb_works_in_utc_whatever_the_local_zone(tmp_path: Path) -> None:
                            env={**os.environ, "TZ": "Asia/Kolkata"})
 
     assert shown.stdout.strip() == "UTC"
+
+
+def test_duckdb_waits_for_another_process_to_let_go_of_the_file_then_gives_up_clearly(tmp_path: Path) -> None:
+    from ecom_pipeline.warehouse.duck import DuckDBWarehouse
+
+    path = tmp_path / "busy.duckdb"
+    holder = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+              "time.sleep(float(sys.argv[2])); c.close()")
+
+    def hold(seconds: float) -> subprocess.Popen[str]:
+        other = subprocess.Popen([sys.executable, "-c", holder, str(path), str(seconds)],
+                                 stdout=subprocess.PIPE, text=True)
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        return other
+
+    briefly = hold(1.5)
+    DuckDBWarehouse(path, open_timeout_s=20).close()  # waited for the other process, then opened
+    assert briefly.wait(timeout=10) == 0
+
+    for_long = hold(30)
+    try:
+        with pytest.raises(WarehouseError, match=r"cannot open DuckDB warehouse .*busy\.duckdb"):
+            DuckDBWarehouse(path, open_timeout_s=1)
+    finally:
+        for_long.kill()
+        for_long.wait()
