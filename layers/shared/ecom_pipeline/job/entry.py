@@ -228,9 +228,9 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     per_file = file_counts(keys, counts, candidates)
     # The rejects counted as rows entered the collapse must be the rows that reached the rejects
     # writer (a second read of the shuffle): a row lost or doubled between the two fails the run.
-    rejected = sum(one.rows_rejected for one in per_file.values())
-    if written.get.get("rows") != rejected:
-        raise AccountingError(f"rows rejected {rejected} but {written.get.get('rows')} reject rows written")
+    rejected, reached = sum(one.rows_rejected for one in per_file.values()), written.get.get("rows")
+    if reached != rejected:
+        raise AccountingError(f"rows rejected {rejected} but {reached} reject rows written")
     return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
 
 
