@@ -195,7 +195,7 @@ def straightforward_stage(spark: Any, data: Path, key: str, out: str, run_id: st
         TRANSACTION_COLUMNS,
     )
     from ecom_pipeline.job import transforms as t
-    from ecom_pipeline.job.io import CSV_OPTIONS, read_dims
+    from ecom_pipeline.job.io import CSV_OPTIONS, RFC_4180, read_dims
     from ecom_pipeline.job.schema import CORRUPT_RECORD, RAW_TRANSACTIONS
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -222,7 +222,7 @@ def straightforward_stage(spark: Any, data: Path, key: str, out: str, run_id: st
              F.lit(key).alias("source_file"), F.lit(run_id).alias("job_run_id"),
              F.year(day).alias("year"), F.month(day).alias("month"), F.dayofmonth(day).alias("day"))
      .write.mode("overwrite").partitionBy("year", "month", "day")
-     .options(header="true", escape='"').csv(f"{out}/rejects"))
+     .options(header="true", **RFC_4180).csv(f"{out}/rejects"))
 
 
 def worker(key: str, data: Path, out: Path, repeats: int, variant: str) -> dict[str, object]:
