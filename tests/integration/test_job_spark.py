@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,15 @@ def test_on_glue_the_window_still_reads_the_shuffle_it_is_given(restored_conf: S
     once = computed_once(rows.repartition("key"))
     latest = once.withColumn("n", F.row_number().over(Window.partitionBy("key").orderBy("value")))
     assert "Exchange" not in physical_plan(latest)
+
+
+def test_a_local_session_starts_without_launcher_warnings_and_writes_no_markers(tmp_path: Path) -> None:
+    # A fresh JVM: the launcher's warnings only show when a session is first created.
+    code = ("import sys; from ecom_pipeline.job.spark import get_spark; "
+            "get_spark('local[1]').range(3).write.parquet(sys.argv[1])")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True,
+                          text=True, timeout=300, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr
+    assert {p.suffix for p in (tmp_path / "out").iterdir()} == {".parquet"}

@@ -51,18 +51,19 @@ def get_spark(master: str = "local[*]", app_name: str = "process_transactions",
               extra_conf: dict[str, str] | None = None) -> SparkSession:
     """Glue's existing session on AWS; elsewhere a local session with `LOCAL_CONF` (+ `extra_conf`).
 
-    Both get `JOB_SQL_CONF`.
+    Both get `JOB_SQL_CONF` as runtime settings of the session: given to the builder, the launcher would
+    print "Warning: Ignoring non-Spark config property" for the Hadoop one on every local start.
     """
     if on_glue():
         spark = SparkSession.builder.getOrCreate()
-        for key, value in JOB_SQL_CONF.items():
-            spark.conf.set(key, value)
-        return spark
-    builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in {**LOCAL_CONF, **JOB_SQL_CONF, **(extra_conf or {})}.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    else:
+        builder = SparkSession.builder.master(master).appName(app_name)
+        for key, value in {**LOCAL_CONF, **(extra_conf or {})}.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+    for key, value in JOB_SQL_CONF.items():
+        spark.conf.set(key, value)
     return spark
 
 
