@@ -16,7 +16,8 @@ help: ## list the targets
 $(STAMP): pyproject.toml constraints.txt
 	@scripts/check-prereqs.sh
 	@echo "Setting up $(VENV) (first run on a fresh machine downloads Spark and friends: a few minutes)..."
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# A failed venv (Debian's python3.11 without python3.11-venv) must not leave a half-made .venv behind.
+	@test -x $(BIN)/pip || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); } || { rm -rf $(VENV); exit 1; }
 	@$(BIN)/pip install -q --upgrade pip
 	@$(BIN)/pip install -q -c constraints.txt -e '.[local,dev]'
 	@touch $(STAMP)
@@ -30,15 +31,18 @@ demo-clean: ## remove the local state the demo left in .local/
 	rm -rf .local
 
 test: $(STAMP) ## run every test (unit, integration, e2e)
+	@scripts/check-prereqs.sh tests
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## fast tests only
 	$(BIN)/pytest -m unit $(PYTEST_ARGS)
 
 test-integration: $(STAMP)
+	@scripts/check-prereqs.sh tests
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 test-e2e: $(STAMP)
+	@scripts/check-prereqs.sh tests
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff over the repo
@@ -60,12 +64,13 @@ SAM         := SAM_CLI_TELEMETRY=0 $(TOOLS)/sam/bin/sam
 CHECKOV     := $(TOOLS)/checkov/bin/checkov
 TOOLS_STAMP := $(TOOLS)/.installed-stamp
 
-$(TOOLS_STAMP): requirements-tools.txt
+$(TOOLS_STAMP): requirements-tools.txt constraints-tools-sam.txt constraints-tools-checkov.txt
 	@for tool in sam=aws-sam-cli checkov=checkov; do \
 	  name=$${tool%%=*}; package=$${tool#*=}; \
-	  test -x $(TOOLS)/$$name/bin/python || $(PYTHON) -m venv $(TOOLS)/$$name; \
+	  test -x $(TOOLS)/$$name/bin/pip || { rm -rf $(TOOLS)/$$name && $(PYTHON) -m venv $(TOOLS)/$$name; } || { rm -rf $(TOOLS)/$$name; exit 1; }; \
 	  $(TOOLS)/$$name/bin/pip install -q --upgrade pip; \
-	  $(TOOLS)/$$name/bin/pip install -q "$$(grep -i "^$$package==" requirements-tools.txt)" || exit 1; \
+	  $(TOOLS)/$$name/bin/pip install -q -c constraints-tools-$$name.txt \
+	    "$$(grep -i "^$$package==" requirements-tools.txt)" || exit 1; \
 	done
 	@touch $@
 
@@ -74,8 +79,10 @@ tools: $(TOOLS_STAMP) ## install the sam CLI and checkov (pins in requirements-t
 sam-validate: $(TOOLS_STAMP) ## sam validate --lint (cfn-lint) on template.yaml
 	$(SAM) validate --lint --template template.yaml
 
-sam-build: $(TOOLS_STAMP) ## sam build without a container (shared layer, functions)
-	$(SAM) build --template template.yaml
+# sam build looks for a python3.11 with pip on PATH for the python3.11 runtime: the project's venv has one
+# (Debian's /usr/bin/python3.11 has no pip without python3-pip).
+sam-build: $(STAMP) $(TOOLS_STAMP) ## sam build without a container (shared layer, functions)
+	PATH="$(abspath $(BIN)):$$PATH" $(SAM) build --template template.yaml
 
 checkov: $(TOOLS_STAMP) ## checkov on template.yaml: zero failed checks, skips carry reasons in the template
 	$(CHECKOV) --file template.yaml --framework cloudformation --quiet --compact --skip-download

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Fails early, and says what to install, when the machine lacks what Glue 5.0's versions need.
+# With `tests`: also the PostgreSQL server binaries the test suite starts a throwaway server from.
 set -euo pipefail
 py=${PYTHON:-python3.11}
 missing=0
 if ! command -v "$py" >/dev/null 2>&1; then
   echo "error: Python 3.11 ('$py') not found. Glue 5.0 runs Python 3.11: install it (e.g. pyenv install 3.11, or apt-get install python3.11 python3.11-venv) or set PYTHON=/path/to/python3.11." >&2
+  missing=1
+fi
+if command -v "$py" >/dev/null 2>&1 && ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  echo "error: '$py' cannot create virtual environments (no ensurepip): apt-get install python3.11-venv, or use a python.org / pyenv build." >&2
   missing=1
 fi
 if ! command -v java >/dev/null 2>&1; then
@@ -15,5 +20,10 @@ else
   if [ "${major:-0}" != "17" ]; then
     echo "warning: Java ${major:-unknown} found; Glue 5.0 uses Java 17 and Spark 3.5 is tested with 8/11/17. Set JAVA_HOME to a Java 17 if Spark fails to start." >&2
   fi
+fi
+if [ "${1:-}" = "tests" ] && ! command -v initdb >/dev/null 2>&1 \
+    && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "error: PostgreSQL server binaries (initdb, pg_ctl) not found. The tests start a throwaway PostgreSQL 15: apt-get install postgresql (or brew install postgresql@15)." >&2
+  missing=1
 fi
 exit $missing
