@@ -217,8 +217,10 @@ def test_missing_permission_surfaces_as_an_error(
     env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 4))
     event = _event(sample_event, "archiver_sns_succeeded", _run(glue, [K15]))
 
-    with pytest.raises(ClientError, match="AccessDenied"):
+    with pytest.raises(ArchiveError, match="AccessDenied") as raised:
         load_handler("archiver")(event, lambda_context)
+
+    assert isinstance(raised.value.__cause__, ClientError)  # the AWS error itself stays attached
 
     assert _keys(env, DATA) == [K15]  # the source stays until it can be removed
 
@@ -245,3 +247,47 @@ def test_a_copy_that_does_not_match_keeps_the_source(env: Any) -> None:
     with pytest.raises(ArchiveError, match="does not match the source; source kept"):
         archive_key(CorruptingStore(env), K15, DATA, ARCHIVE)
     assert _bytes(env, DATA, K15) == _csv("2023-03-15", 5)
+
+
+def test_a_file_rewritten_while_it_is_copied_is_not_deleted(env: Any) -> None:
+    # A new upload lands between the archiver's check of the source and its delete.
+    from ecom_pipeline.archive import ArchiveOutcome, archive_key
+    from ecom_pipeline.aws.s3 import ObjectInfo, ObjectStore
+
+    rewritten = _csv("2023-03-15", 9)
+
+    class UploadDuringCopy(ObjectStore):
+        def copy(self, source: ObjectInfo, bucket: str, key: str, checksum_algorithm: str = "SHA256") -> None:
+            super().copy(source, bucket, key, checksum_algorithm)
+            env.put_object(Bucket=source.bucket, Key=source.key, Body=rewritten)
+
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 5))
+
+    outcome = archive_key(UploadDuringCopy(env), K15, DATA, ARCHIVE)
+
+    assert outcome is ArchiveOutcome.LEFT_FOR_ITS_OWN_RUN
+    assert _bytes(env, DATA, K15) == rewritten  # the new upload stays for its own run
+    assert _bytes(env, ARCHIVE, K15) == _csv("2023-03-15", 5)
+
+
+def test_an_error_on_one_key_does_not_stop_the_others(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    from ecom_pipeline.aws import s3 as s3_adapter
+
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 4))
+    env.put_object(Bucket=DATA, Key=K16, Body=_csv("2023-03-16", 4))
+    event = _event(sample_event, "archiver_sns_succeeded", _run(glue, [K15, K16]))
+    copy = s3_adapter.ObjectStore.copy
+
+    def refuse_the_first(self: Any, source: Any, *args: Any, **kwargs: Any) -> None:
+        if source.key == K15:
+            raise ClientError({"Error": {"Code": "InvalidObjectState", "Message": "injected"}}, "CopyObject")
+        copy(self, source, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(s3_adapter.ObjectStore, "copy", refuse_the_first)
+        with pytest.raises(ArchiveError, match=r"1 of 2 files not archived: .*2023-03-15\.csv: ClientError"):
+            load_handler("archiver")(event, lambda_context)
+
+    assert _keys(env, ARCHIVE) == [K16]
+    assert _keys(env, DATA) == [K15]

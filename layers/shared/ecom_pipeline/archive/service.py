@@ -12,9 +12,12 @@ Idempotent per key, so repeated notifications and retries are harmless:
 
 The last row: a file rewritten under the same key while the run was going may not be what the run
 read; it stays in place, and its own notification starts the run that loads and then archives it.
+The source is deleted only while it still holds the version that was checked (S3's conditional
+delete), so a file rewritten while the archiver copies it is left for its own run too, never lost.
 
-Every key is attempted; failures are raised together at the end so that the Lambda is retried (and,
-after its retries, lands in the on-failure queue with an alarm) while finished keys stay finished.
+Every key is attempted, whatever fails for one of them; the failures are raised together at the end
+so that the Lambda is retried (and, after its retries, lands in the on-failure queue with an alarm)
+while finished keys stay finished.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ class Store(Protocol):
 
     def sha256(self, bucket: str, key: str) -> str: ...
 
-    def delete(self, bucket: str, key: str) -> None: ...
+    def delete_if_unchanged(self, source: ObjectInfo) -> bool: ...
 
 
 class JobRuns(Protocol):
@@ -94,16 +97,23 @@ def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str,
     if run_started and source.last_modified and source.last_modified > run_started:
         return ArchiveOutcome.LEFT_FOR_ITS_OWN_RUN
     if archived is not None and _verified(store, source, archived):
-        store.delete(source_bucket, key)
-        return ArchiveOutcome.SOURCE_REMOVED
+        return _remove(store, source, ArchiveOutcome.SOURCE_REMOVED)
     # Ask S3 for the same checksum algorithm the source already has, so that metadata can decide.
     algorithm = next(iter(source.checksums), "SHA256")
     store.copy(source, archive_bucket, key, checksum_algorithm=algorithm)
     archived = store.head(archive_bucket, key)
     if archived is None or not _verified(store, source, archived):
         raise ArchiveError(f"{key}: the archived copy does not match the source; source kept")
-    store.delete(source_bucket, key)
-    return ArchiveOutcome.MOVED
+    return _remove(store, source, ArchiveOutcome.MOVED)
+
+
+def _remove(store: Store, source: ObjectInfo, done: ArchiveOutcome) -> ArchiveOutcome:
+    """Delete the archived source, unless its key was rewritten (or removed) since it was checked."""
+    if store.delete_if_unchanged(source):
+        return done
+    if store.head(source.bucket, source.key) is None:
+        return ArchiveOutcome.ALREADY_ARCHIVED  # another delivery of the notification got there first
+    return ArchiveOutcome.LEFT_FOR_ITS_OWN_RUN
 
 
 def archive_notification(change: GlueStateChange, settings: ArchiverSettings, glue: JobRuns,
@@ -117,16 +127,18 @@ def archive_notification(change: GlueStateChange, settings: ArchiverSettings, gl
     run = glue.run(settings.glue_job_name, change.run_id)
     keys = source_keys(run.arguments, change.run_id)
     result = RunArchive(run_id=change.run_id)
-    errors: list[str] = []
+    errors: dict[str, Exception] = {}
     for key in keys:
         try:
             result.outcomes[key] = archive_key(store, key, settings.data_bucket, settings.archive_bucket,
                                                run.started_on)
-        except ArchiveError as error:
-            errors.append(str(error))
+        except Exception as error:  # raised below, once the other keys had their turn
+            errors[key] = error
     if errors:
+        said = [str(error) if isinstance(error, ArchiveError) else f"{key}: {type(error).__name__}: {error}"
+                for key, error in errors.items()]
         raise ArchiveError(f"run {change.run_id}: {len(errors)} of {len(keys)} files not archived: "
-                           + "; ".join(errors))
+                           + "; ".join(said)) from next(iter(errors.values()))
     return result
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from ecom_pipeline.aws.errors import is_not_found
+from ecom_pipeline.aws.errors import error_code, is_not_found
 
 CHECKSUM_ALGORITHMS = ("CRC64NVME", "CRC32", "CRC32C", "SHA1", "SHA256")
 # CopyObject copies up to 5 GiB in one request; larger objects need a multipart copy.
@@ -68,6 +68,17 @@ class ObjectStore:
 
     def delete(self, bucket: str, key: str) -> None:
         self._client.delete_object(Bucket=bucket, Key=key)
+
+    def delete_if_unchanged(self, source: ObjectInfo) -> bool:
+        """Delete the object only while the key still holds the version `source` describes (If-Match on
+        its ETag); False when it was rewritten or removed meanwhile, which then stays as it is."""
+        try:
+            self._client.delete_object(Bucket=source.bucket, Key=source.key, IfMatch=f'"{source.etag}"')
+        except ClientError as error:
+            if error_code(error) == "PreconditionFailed" or is_not_found(error):
+                return False
+            raise
+        return True
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str = "text/csv") -> None:
         self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type,
