@@ -101,3 +101,15 @@ def test_query_never_creates_a_warehouse_and_needs_sql(tmp_path: Path) -> None:
     assert f"error: no warehouse at duckdb://{missing}" in no_warehouse
     assert not missing.parent.exists()
     assert "error: no SQL given" in no_sql
+
+
+def test_query_prints_every_value_whole_however_wide_the_row(dims: Path, tmp_path: Path) -> None:
+    url = f"duckdb://{tmp_path / 'wh.duckdb'}"
+    assert runner.invoke(app, ["setup", "--warehouse", url, "--dims", str(dims)]).exit_code == 0
+    values = [f"value-{n:02d}-" + "x" * 20 for n in range(12)]
+    sql = "SELECT " + ", ".join(f"'{v}' AS column_{n:02d}" for n, v in enumerate(values))
+
+    shown = runner.invoke(app, ["query", "--warehouse", url, sql])
+
+    assert shown.exit_code == 0, shown.output
+    assert all(value in shown.output for value in values)

@@ -74,5 +74,6 @@ def query_command(
     table = Table(*result.columns, show_lines=False)
     for row in result.rows:
         table.add_row(*(_cell(v) for v in row))
-    Console(width=200).print(table)
+    # As wide as the values need, whatever the terminal: a cut or wrapped value would be a wrong answer.
+    Console(width=Console(width=1_000_000).measure(table).maximum).print(table)
     typer.echo(f"({len(result.rows)} rows)")
