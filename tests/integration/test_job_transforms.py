@@ -93,6 +93,14 @@ REJECT_CASES: list[tuple[dict[str, Any], RejectReason | None]] = [
     ({"product_id": "P404"}, RejectReason.UNKNOWN_PRODUCT),
     ({"customer_id": "C404"}, RejectReason.UNKNOWN_CUSTOMER),
     ({"customer_id": ""}, RejectReason.UNKNOWN_CUSTOMER),
+    # Longer than its warehouse column (bytes, as Redshift counts): the load would refuse the batch.
+    ({"transaction_id": "T" * 64}, None),
+    ({"transaction_id": "T" * 65}, RejectReason.MALFORMED_ROW),
+    ({"payment_type": "x" * 32}, None),
+    ({"payment_type": "x" * 33}, RejectReason.MALFORMED_ROW),
+    ({"payment_type": "é" * 17}, RejectReason.MALFORMED_ROW),  # 17 characters, 34 bytes
+    ({"product_id": "P" * 65}, RejectReason.MALFORMED_ROW),
+    ({"payment_type": None}, None),
 ]
 
 
@@ -282,3 +290,19 @@ def test_a_file_without_line_breaks_is_neither_read_whole_nor_quoted_whole(spark
     with pytest.raises(io.WrongHeader) as wrong:
         io.check_header(spark, blob)
     assert len(str(wrong.value)) < 400 and "(a longer line)" in str(wrong.value)
+
+
+def test_dims_are_matched_trimmed_as_the_warehouse_stores_them(spark: SparkSession) -> None:
+    products = spark.createDataFrame([(" P7 ", " Lamp ", "Home ", "1.00", "S1")],
+                                     "product_id string, product_name string, category string, "
+                                     "price string, supplier_id string")
+    customers = spark.createDataFrame([("C7  ", "Al", "Bo", " al@example.com", "Gold")],
+                                      "customer_id string, first_name string, last_name string, "
+                                      "email string, membership_level string")
+
+    sale = raw_frame(spark, [{"product_id": "P7", "customer_id": "C7"}])
+
+    facts = stage(spark, (products, customers), [sale])
+
+    assert [(f["product_name"], f["category"], f["customer_email"]) for f in facts] == [
+        ("Lamp", "Home", "al@example.com")]

@@ -101,6 +101,17 @@ def test_bad_dim_file_names_file_and_line_and_changes_nothing(warehouse: SqlWare
     assert warehouse.query("SELECT COUNT(*) FROM dim_products").rows == [(2,)]
 
 
+def test_a_dim_value_longer_than_its_column_names_file_and_line(warehouse: SqlWarehouse,
+                                                                 tmp_path: Path) -> None:
+    # 129 characters, 258 bytes: fits PostgreSQL's VARCHAR(256) characters, not Redshift's bytes.
+    products, customers = write_dims(tmp_path / "bad", PRODUCTS + "P3," + "é" * 129 + ",Tools,1.00,S3\n")
+
+    with pytest.raises(WarehouseError,
+                       match=r"products\.csv:4: product_name is 258 bytes, longer than its 256"):
+        warehouse.load_dims(products, customers)
+    assert warehouse.query("SELECT COUNT(*) FROM dim_products").rows == [(0,)]
+
+
 # --- fact upsert ----------------------------------------------------------------------------------------
 def test_first_load_inserts_everything(warehouse: SqlWarehouse, stage) -> None:
     result = warehouse.upsert_facts(stage([fact_row("T1"), fact_row("T2"), fact_row("T3")]))

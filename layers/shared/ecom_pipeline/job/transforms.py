@@ -30,6 +30,7 @@ from ecom_pipeline.job.schema import (
     REJECT_REASON,
     SOURCE_FILE,
 )
+from ecom_pipeline.warehouse.schema import FACT_TRANSACTIONS
 
 # Typed values of a row, set only where the raw text is valid (null otherwise).
 QUANTITY: Final = "_quantity"
@@ -59,6 +60,20 @@ def _typed(raw: str, pattern: str, sql_type: str) -> Column:
     return F.when(text.rlike(pattern), F.expr(f"try_cast(trim(`{raw}`) AS {sql_type})"))
 
 
+# Input values the fact stores as they came, with the most bytes their warehouse column holds: a longer
+# one would make the warehouse refuse the whole batch, so its row is rejected as malformed instead.
+TEXT_LIMITS: Final = {name: limit for name in ("transaction_id", "customer_id", "product_id", "payment_type")
+                      if (limit := FACT_TRANSACTIONS.text_limit(name)) is not None}
+
+
+def _too_long() -> Column:
+    checks = [F.octet_length(F.col(name)) > limit for name, limit in TEXT_LIMITS.items()]
+    combined = checks[0]
+    for check in checks[1:]:
+        combined = combined | check
+    return combined
+
+
 def _blank(column: str) -> Column:
     return F.col(column).isNull() | (F.trim(F.col(column)) == "")
 
@@ -78,17 +93,23 @@ _CUSTOMER_KNOWN = "_customer_known"
 
 
 def product_lookup(products: DataFrame) -> DataFrame:
-    """One row per product_id (name, category, known flag), small enough to broadcast to every task."""
+    """One row per product_id (name, category, known flag), small enough to broadcast to every task.
+
+    Values trimmed, as the warehouse's dim_products holds them (warehouse.dims)."""
     first = F.min(F.struct(F.col("product_name"), F.col("category"))).alias("p")
-    return (_one_partition(products).where(~_blank("product_id")).groupBy("product_id").agg(first)
+    return (_one_partition(_trimmed(products)).where(~_blank("product_id")).groupBy("product_id").agg(first)
             .select("product_id", F.col("p.product_name").alias(PRODUCT_NAME),
                     F.col("p.category").alias(CATEGORY), F.lit(True).alias(_PRODUCT_KNOWN)))
 
 
 def customer_lookup(customers: DataFrame) -> DataFrame:
-    """One row per customer_id with its email (and known flag), small enough to broadcast."""
-    return (_one_partition(customers).where(~_blank("customer_id")).groupBy("customer_id")
+    """One row per customer_id with its email (and known flag), small enough to broadcast; trimmed."""
+    return (_one_partition(_trimmed(customers)).where(~_blank("customer_id")).groupBy("customer_id")
             .agg(F.min("email").alias(CUSTOMER_EMAIL), F.lit(True).alias(_CUSTOMER_KNOWN)))
+
+
+def _trimmed(dim: DataFrame) -> DataFrame:
+    return dim.select(*[F.trim(F.col(name)).alias(name) for name in dim.columns])
 
 
 def _one_partition(dim: DataFrame) -> DataFrame:
@@ -103,7 +124,7 @@ def reject_reason() -> Column:
     quantity_ok = F.col(QUANTITY).isNotNull() & (F.col(QUANTITY) > 0)
     price_ok = F.col(PRICE).isNotNull() & (F.col(PRICE) >= 0)
     checks: list[tuple[RejectReason, Column]] = [
-        (RejectReason.MALFORMED_ROW, F.col(CORRUPT_RECORD).isNotNull()),
+        (RejectReason.MALFORMED_ROW, F.col(CORRUPT_RECORD).isNotNull() | _too_long()),
         (RejectReason.MISSING_TRANSACTION_ID, _blank("transaction_id")),
         # A total that overflows DECIMAL(14,2) makes the quantity unusable for that price.
         (RejectReason.INVALID_QUANTITY, ~quantity_ok | (price_ok & F.col(TOTAL).isNull())),

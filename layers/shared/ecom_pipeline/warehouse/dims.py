@@ -44,8 +44,18 @@ def _check_price(value: str) -> str | None:
     return None
 
 
+def _too_long(row: list[str], table: Table) -> str | None:
+    """Why a value of `row` does not fit its column (None if all fit): the load would fail on it."""
+    for name, value in zip(table.column_names, row, strict=True):
+        limit = table.text_limit(name)
+        if limit is not None and len(value.strip().encode("utf-8")) > limit:
+            return f"{name} is {len(value.strip().encode('utf-8'))} bytes, longer than its {limit}"
+    return None
+
+
 def read_dim_csv(location: str, table: Table) -> list[list[str]]:
-    """The validated data rows of a dimension CSV (header checked, key unique and present, price valid)."""
+    """The validated data rows of a dimension CSV (header checked, key unique and present, price valid,
+    every value no longer than its column), values trimmed."""
     path = local_path(location)
     expected = _EXPECTED_HEADER[table.name]
     try:
@@ -75,6 +85,8 @@ def read_dim_csv(location: str, table: Table) -> list[list[str]]:
                 )
             seen[key] = line
             if "price" in expected and (problem := _check_price(row[expected.index("price")].strip())):
+                raise DimFileError(f"{path}:{line}: {problem}")
+            if problem := _too_long(row, table):
                 raise DimFileError(f"{path}:{line}: {problem}")
             rows.append([value.strip() for value in row])
     return rows

@@ -7,6 +7,7 @@ very same column definitions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -35,6 +36,15 @@ class Table:
     @property
     def staging(self) -> str:
         return f"stg_{self.name}"
+
+    def text_limit(self, column: str) -> int | None:
+        """The most bytes `column` holds (Redshift counts a VARCHAR's length in UTF-8 bytes), None if
+        it is not a VARCHAR. A longer value makes the engines refuse the whole load."""
+        match = _VARCHAR.match(dict(self.columns)[column])
+        return int(match[1]) if match else None
+
+
+_VARCHAR = re.compile(r"VARCHAR\((\d+)\)")
 
 
 # Column names come from the contracts, in contract order; only their types are declared here.
