@@ -47,3 +47,21 @@ def test_straightforward_reference_stages_and_rejects_the_same_rows(
     job_rejects = rejects(f"file://{tmp_path}/job/rejects/")
     assert len(set(reason for _, reason in job_rejects)) >= 5  # the faults cover most reject codes
     assert rejects(f"file://{tmp_path}/reference/rejects") == job_rejects
+
+
+def test_duckdb_baseline_stages_and_rejects_the_same_rows(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    # The baseline every ratio is taken against: a query that read fewer rows would flatter Spark.
+    key, bench, data = generated_dataset.transaction_keys[1], bench_module(), generated_dataset.root
+    counts = bench.job_stage(spark, data, key, f"file://{tmp_path}/job", "job")
+    ctes = bench._duckdb_ctes(str(data / key), str(generated_dataset.products_csv),
+                              str(generated_dataset.customers_csv))
+    *_, written = bench.duckdb_run(ctes, tmp_path / "duck")
+    assert any('"' in line for line in (data / key).read_text().splitlines())  # a quote that never closes
+
+    job_facts = rows(spark.read.parquet(io.staging_uri(f"file://{tmp_path}/job/", "job")), COMPARED)
+    assert rows(spark.read.parquet(f"file://{tmp_path}/duck/staged.parquet"), COMPARED) == job_facts
+    reasons = Counter(r.reject_reason for r in spark.read.option("header", "true")
+                      .csv(f"file://{tmp_path}/duck/rejects.csv").collect())
+    assert reasons == Counter(counts[key]["rejects_by_reason"]) - Counter()  # codes with rows only
+    assert written == {"staged": counts[key]["candidates"], "rejects": counts[key]["rows_rejected"]}
