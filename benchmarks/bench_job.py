@@ -62,13 +62,10 @@ def _duckdb_ctes(csv: str, products: str, customers: str) -> str:
     fields = ", ".join(f"coalesce(t.{name}, '')" for name in TRANSACTION_COLUMNS)
     ranks = " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in STATUS_RANK.items())
     statuses = ", ".join(f"'{status}'" for status in STATUS_RANK)
-    columns = ("{'transaction_id': 'VARCHAR', 'customer_id': 'VARCHAR', 'product_id': 'VARCHAR', "
-               "'quantity': 'VARCHAR', 'price': 'VARCHAR', 'transaction_date': 'VARCHAR', "
-               "'payment_type': 'VARCHAR', 'status': 'VARCHAR'}")
     return f"""
     WITH raw AS (
         SELECT *, row_number() OVER () AS input_order
-        FROM read_csv('{csv}', {_DUCKDB_CSV}, columns = {columns}, store_rejects = true)),
+        FROM read_csv('{csv}', {_duckdb_csv()}, store_rejects = true)),
     typed AS (
         SELECT raw.*,
             CASE WHEN regexp_full_match(trim(quantity), '[+-]?[0-9]+')
@@ -124,7 +121,13 @@ REJECTS = """SELECT transaction_id, customer_id, product_id, quantity, price, tr
 # generated lines that open a quote swallowed about half of the day's rows. So DuckDB reads without
 # quoting (the generated files quote no field), and a quote inside a field marks the line malformed.
 # The benchmark fails unless DuckDB stages and rejects exactly the job's rows.
-_DUCKDB_CSV = "header = true, auto_detect = false, quote = '', escape = '', ignore_errors = true"
+def _duckdb_csv() -> str:
+    """read_csv options: the transaction columns as strings, no quoting, malformed lines set aside."""
+    from ecom_pipeline.contracts import TRANSACTION_COLUMNS
+
+    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in TRANSACTION_COLUMNS)
+    return (f"header = true, auto_detect = false, columns = {{{columns}}}, quote = '', escape = '', "
+            "ignore_errors = true")
 
 
 def _cpu_s(pid: int | None = None) -> float:
@@ -172,7 +175,7 @@ def floors(spark: Any, csv: Path, out: Path, repeats: int) -> tuple[float, float
          .write.mode("overwrite").parquet(f"file://{out}/floor-spark"))
         spark_s.append(time.perf_counter() - start)
         start = time.perf_counter()
-        conn.execute(f"COPY (SELECT * FROM read_csv('{csv}', {_DUCKDB_CSV}, all_varchar = true)) "
+        conn.execute(f"COPY (SELECT * FROM read_csv('{csv}', {_duckdb_csv()})) "
                      f"TO '{out}/floor-duck.parquet' (FORMAT parquet)")
         duck_s.append(time.perf_counter() - start)
     conn.close()
