@@ -59,7 +59,7 @@ def _duckdb_ctes(csv: str, products: str, customers: str) -> str:
     from ecom_pipeline.job.transforms import TEXT_LIMITS
 
     too_long = " OR ".join(f"strlen(t.{name}) > {limit}" for name, limit in TEXT_LIMITS.items())
-    fields = ", ".join(f"coalesce(t.{name}, '')" for name in TRANSACTION_COLUMNS)
+    quoted = " OR ".join(f"contains(t.{name}, '\"')" for name in TRANSACTION_COLUMNS)
     ranks = " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in STATUS_RANK.items())
     statuses = ", ".join(f"'{status}'" for status in STATUS_RANK)
     return f"""
@@ -78,7 +78,7 @@ def _duckdb_ctes(csv: str, products: str, customers: str) -> str:
     checked AS (
         SELECT t.*, pr.product_name, pr.category, cu.email AS customer_email,
             -- A quote in a field is a line whose quote never closes: malformed, as Spark reads it.
-            CASE WHEN contains(concat_ws(',', {fields}), '"') OR {too_long} THEN 'malformed_row'
+            CASE WHEN {quoted} OR {too_long} THEN 'malformed_row'
                  WHEN t.transaction_id IS NULL OR trim(t.transaction_id) = '' THEN 'missing_transaction_id'
                  WHEN q IS NULL OR q <= 0 OR (p >= 0 AND CAST(q AS DECIMAL(10,0)) * p > 999999999999.99)
                       THEN 'invalid_quantity'
