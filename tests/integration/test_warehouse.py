@@ -149,6 +149,24 @@ def test_precedence_strictly_greater_replaces_equal_and_lower_keep(warehouse: Sq
     }
 
 
+def test_the_counts_are_also_given_per_source_file(warehouse: SqlWarehouse, stage) -> None:
+    warehouse.upsert_facts(stage([fact_row("T1"), fact_row("T2"), fact_row("T3")]))
+    batch = [
+        fact_row("T1", status="Refunded", source_file="a.csv"),  # replaces
+        fact_row("T2", source_file="a.csv"),  # equal: kept
+        fact_row("T4", source_file="a.csv"),  # new
+        fact_row("T3", "2023-03-16", source_file="b.csv"),  # replaces
+        fact_row("T5", source_file="b.csv"),  # new
+        fact_row("T6", source_file="b.csv"),  # new
+    ]
+
+    result = warehouse.upsert_facts(stage(batch))
+
+    assert result == UpsertResult(inserted=3, updated=2, kept_stored=1)
+    assert result.per_file == {"a.csv": UpsertResult(inserted=1, updated=1, kept_stored=1),
+                               "b.csv": UpsertResult(inserted=2, updated=1, kept_stored=0)}
+
+
 def test_rerunning_the_same_batch_changes_nothing(warehouse: SqlWarehouse, stage) -> None:
     batch = stage([fact_row("T1"), fact_row("T2", status="Refunded"), fact_row("T3", "2023-03-17")])
     warehouse.upsert_facts(batch)

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from ecom_pipeline.warehouse import DimFileError, default_warehouse_url, open_warehouse, redacted
 from ecom_pipeline.warehouse.dims import read_dim_csv
-from ecom_pipeline.warehouse.errors import RetryableWarehouseError
+from ecom_pipeline.warehouse.errors import RetryableWarehouseError, WarehouseError
 from ecom_pipeline.warehouse.redshift import RedshiftTarget
 from ecom_pipeline.warehouse.retry import with_retry
 from ecom_pipeline.warehouse.schema import DIM_CUSTOMERS, DIM_PRODUCTS, FACT_TRANSACTIONS, create_table
-from ecom_pipeline.warehouse.sql import FACT_UPSERT
+from ecom_pipeline.warehouse.sql import FACT_UPSERT, upsert_result
 
 HEADER = "product_id,product_name,category,price,supplier_id\n"
 
@@ -122,7 +122,7 @@ def test_upsert_text_uses_only_what_all_three_engines_share() -> None:
     for construct in ("MERGE", "ON CONFLICT", "WITH ", "RETURNING"):
         assert construct not in text
     assert [step.measure for step in FACT_UPSERT if step.measure] == [
-        "kept_stored", "updated", "written", "candidates"]
+        "kept_stored", "updated", "written", "candidates", "per_file"]
 
 
 # --- retry ----------------------------------------------------------------------------------------------
@@ -158,3 +158,14 @@ def test_redshift_adapter_needs_neither_duckdb_nor_psycopg() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
 
     assert done.returncode == 0, done.stderr
+
+
+def test_per_file_counts_that_do_not_add_up_to_the_statements_fail() -> None:
+    measured = {"candidates": 10, "kept_stored": 1, "updated": 2, "written": 9,
+                "per_file": [("a.csv", 6, 5, 1), ("b.csv", 4, 4, 1)]}
+    assert upsert_result(measured, "t").per_file["b.csv"].inserted == 3
+
+    for per_file in ([("a.csv", 6, 5, 1)], [("a.csv", 6, 5, 1), ("b.csv", 4, 3, 1)],
+                     [("a.csv", 6, 5, 6), ("b.csv", 4, 4, -4)]):
+        with pytest.raises(WarehouseError, match="per file"):
+            upsert_result({**measured, "per_file": per_file}, "t")

@@ -148,7 +148,7 @@ def test_upsert_batch_is_rerun_after_a_serialization_failure(client, clock, monk
     steps = wh.fact_upsert_steps("s3://bucket/staging/run-1")
     statements = ["LOCK TABLE fact_transactions", *(step.sql for step in steps)]
     affected = {"kept_stored": 1, "updated": 2, "written": 9, "candidates": 1}
-    subs = [{"Id": f"b2:{n}", "HasResultSet": step.measure == "candidates",
+    subs = [{"Id": f"b2:{n}", "HasResultSet": step.measure in ("candidates", "per_file"),
              "ResultRows": affected.get(step.measure or "", 0)}
             for n, step in enumerate([Step("LOCK"), *steps], 1)]
 
@@ -160,9 +160,20 @@ def test_upsert_batch_is_rerun_after_a_serialization_failure(client, clock, monk
                       {"Id": "b2"})
     stub.add_response("get_statement_result", {
         "ColumnMetadata": [{"name": "candidates"}], "Records": [[{"longValue": 10}]], "TotalNumRows": 1,
+    }, {"Id": f"b2:{len(statements) - 1}"})
+    # Per file: batch rows, rows written, stored rows they replaced.
+    stub.add_response("get_statement_result", {
+        "ColumnMetadata": [{"name": n} for n in ("source_file", "candidates", "written", "replaced")],
+        "Records": [[{"stringValue": "a.csv"}, {"longValue": 6}, {"longValue": 5}, {"longValue": 1}],
+                    [{"stringValue": "b.csv"}, {"longValue": 4}, {"longValue": 4}, {"longValue": 1}]],
+        "TotalNumRows": 2,
     }, {"Id": f"b2:{len(statements)}"})
 
-    assert wh.upsert_facts("s3://bucket/staging/run-1") == UpsertResult(inserted=7, updated=2, kept_stored=1)
+    result = wh.upsert_facts("s3://bucket/staging/run-1")
+
+    assert result == UpsertResult(inserted=7, updated=2, kept_stored=1)
+    assert result.per_file == {"a.csv": UpsertResult(inserted=4, updated=1, kept_stored=1),
+                               "b.csv": UpsertResult(inserted=3, updated=1, kept_stored=0)}
     assert len(slept) == 1
     assert statements[3] == ("COPY stg_fact_transactions FROM 's3://bucket/staging/run-1/' "
                              "IAM_ROLE 'arn:aws:iam::1:role/copy' FORMAT AS PARQUET")

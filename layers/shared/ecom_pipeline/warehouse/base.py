@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
 class UpsertResult:
-    """What one fact upsert did to `fact_transactions`; candidates = inserted + updated + kept_stored."""
+    """What one fact upsert did to `fact_transactions`; candidates = inserted + updated + kept_stored.
+
+    `per_file`: the same three counts for the staged rows of each `source_file` (the fact upsert only).
+    """
 
     inserted: int
     updated: int
     kept_stored: int
+    per_file: dict[str, UpsertResult] = field(default_factory=dict, compare=False)
 
     @property
     def candidates(self) -> int:

@@ -104,9 +104,9 @@ class SqlWarehouse(ABC):
         # Lock after the bulk load: writers queue only for the short merge, not for each other's loads.
         if self.needs_lock:
             cur.run(sql.lock_statement([table], self.dialect))
-        measured: dict[str, int] = {}
+        measured: dict[str, Any] = {}
         for step in sql.upsert_steps(table, incoming_wins, expected_rows):
-            if step.measure in (None, "candidates"):
+            if step.measure in (None, "candidates", "per_file"):
                 sql.record(measured, step, cur.run(step.sql), -1)
             else:
                 sql.record(measured, step, None, cur.affected(step.sql))

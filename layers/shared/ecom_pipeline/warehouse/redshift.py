@@ -131,7 +131,7 @@ class RedshiftWarehouse:
         outcomes = with_retry(lambda: self.api.run_batch([lock, *(step.sql for step in steps)]))
         results, remaining = {}, iter(outcomes[1:])
         for table, table_steps in parts:
-            measured: dict[str, int] = {}
+            measured: dict[str, Any] = {}
             for step in table_steps:
                 outcome = next(remaining)
                 sql.record(measured, step, outcome.result.rows if outcome.result else None, outcome.row_count)

@@ -28,6 +28,8 @@ class Table:
     # on its upsert key so the staging join is co-located, and sorted on the date range scans use.
     redshift_clauses: str
     staging_redshift_clauses: str = ""
+    # A column the upsert also counts by (the fact's source_file: the run's accounting is per file).
+    counted_by: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -110,6 +112,7 @@ FACT_TRANSACTIONS: Final = Table(
     key="transaction_id",
     redshift_clauses="DISTKEY(transaction_id) SORTKEY(transaction_date)",
     staging_redshift_clauses="DISTKEY(transaction_id)",
+    counted_by="source_file",
 )
 
 TABLES: Final = (DIM_PRODUCTS, DIM_CUSTOMERS, FACT_TRANSACTIONS)

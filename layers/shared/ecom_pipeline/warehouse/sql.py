@@ -13,7 +13,12 @@ Inside one transaction, after the batch sits in the staging table:
   3. DELETE the stored rows the rest replace (row count: `updated`), then INSERT the rest
      (row count: `written`; `inserted` = written - updated, the keys that were not stored).
 The counts are the row counts the engine reports for those very statements, so they are exact and
-atomic with the change, and cost no extra join; kept_stored + written must equal the batch count.
+atomic with the change; kept_stored + written must equal the batch count.
+
+A table counted by a column (the fact, by source_file: the run accounts for every file) also counts
+the batch per file before step 2, and per file the rows written and the stored rows they replace
+before step 3 (one join of the batch with the table); the per-file counts must add up to the
+statements' own counts, or the upsert fails inside its transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from ecom_pipeline.warehouse.schema import FACT_TRANSACTIONS, Table
 
 COUNTS: Final = "stg_upsert_counts"
 GUARD: Final = "stg_upsert_guard"
+FILES: Final = "stg_upsert_files"
+WRITTEN: Final = "stg_upsert_written"
 # Named so the NOT NULL violation the guard raises says what went wrong.
 GUARD_COLUMN: Final = "staged_keys_unique"
 COUNT_GUARD_COLUMN: Final = "staged_rows_as_counted"
@@ -38,13 +45,13 @@ FACT_INCOMING_WINS: Final = (
     "({s}.transaction_date = {t}.transaction_date AND {s}.status_rank > {t}.status_rank))"
 )
 
-Measure = Literal["candidates", "kept_stored", "updated", "written"]
+Measure = Literal["candidates", "kept_stored", "updated", "written", "per_file"]
 
 
 @dataclass(frozen=True)
 class Step:
     """One statement; `measure` names the count its affected-row count (or, for `candidates`, its single
-    selected value) stands for."""
+    selected value; for `per_file`, its rows) stands for."""
 
     sql: str
     measure: Measure | None = None
@@ -72,21 +79,45 @@ def upsert_steps(table: Table, incoming_wins: str | None, expected_rows: int | N
         Step(f"INSERT INTO {GUARD} SELECT "
              f"{', '.join(f'CASE WHEN {check} THEN 1 END' for check in guards.values())} FROM {COUNTS}"),
     ]
+    by = table.counted_by
+    # A NULL file counts as '' (a NULL would match nothing when the two counts are joined).
+    file_of = f"COALESCE({staging}.{by}, '')"
+    if by:
+        steps += [
+            Step(f"DROP TABLE IF EXISTS {FILES}"),
+            Step(f"CREATE TEMP TABLE {FILES} AS SELECT {file_of} AS {by}, COUNT(*) AS candidates "
+                 f"FROM {staging} GROUP BY 1"),
+        ]
     if incoming_wins:
         stored_wins = f"NOT {incoming_wins.format(s=staging, t=target)}"
         steps.append(Step(f"DELETE FROM {staging} USING {target} "
                           f"WHERE {staging}.{key} = {target}.{key} AND {stored_wins}", "kept_stored"))
+    if by:
+        steps += [
+            Step(f"DROP TABLE IF EXISTS {WRITTEN}"),
+            Step(f"CREATE TEMP TABLE {WRITTEN} AS SELECT {file_of} AS {by}, COUNT(*) AS written, "
+                 f"COUNT({target}.{key}) AS replaced FROM {staging} LEFT JOIN {target} "
+                 f"ON {staging}.{key} = {target}.{key} GROUP BY 1"),
+        ]
     steps += [
         Step(f"DELETE FROM {target} USING {staging} WHERE {target}.{key} = {staging}.{key}", "updated"),
         Step(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {staging}", "written"),
         Step(f"SELECT candidates FROM {COUNTS}", "candidates"),
     ]
+    if by:
+        steps.append(Step(
+            f"SELECT {FILES}.{by}, {FILES}.candidates, COALESCE({WRITTEN}.written, 0), "
+            f"COALESCE({WRITTEN}.replaced, 0) FROM {FILES} "
+            f"LEFT JOIN {WRITTEN} ON {FILES}.{by} = {WRITTEN}.{by}",
+            "per_file"))
     return steps
 
 
-def record(measured: dict[str, int], step: Step, rows: list[tuple[Any, ...]] | None, row_count: int) -> None:
-    """Note what `step` measured: its selected value (candidates) or its affected-row count."""
-    if step.measure == "candidates":
+def record(measured: dict[str, Any], step: Step, rows: list[tuple[Any, ...]] | None, row_count: int) -> None:
+    """Note what `step` measured: its selected value (candidates), rows (per_file) or affected-row count."""
+    if step.measure == "per_file":
+        measured["per_file"] = list(rows or [])
+    elif step.measure == "candidates":
         if not rows or len(rows) != 1 or len(rows[0]) != 1:
             raise WarehouseError(f"expected one count from {step.sql!r}, got {rows!r}")
         measured["candidates"] = int(rows[0][0])
@@ -94,7 +125,7 @@ def record(measured: dict[str, int], step: Step, rows: list[tuple[Any, ...]] | N
         measured[step.measure] = row_count
 
 
-def upsert_result(measured: Mapping[str, int], where: str) -> UpsertResult:
+def upsert_result(measured: Mapping[str, Any], where: str) -> UpsertResult:
     """The counts of one upsert, after checking they add up to the batch (fails loudly if not)."""
     written, updated, kept = measured["written"], measured["updated"], measured.get("kept_stored", 0)
     if kept + written != measured["candidates"] or not 0 <= updated <= written:
@@ -102,7 +133,18 @@ def upsert_result(measured: Mapping[str, int], where: str) -> UpsertResult:
             f"upsert into {where} does not add up: batch {measured['candidates']}, kept_stored {kept}, "
             f"stored rows replaced {updated}, rows written {written}"
         )
-    return UpsertResult(inserted=written - updated, updated=updated, kept_stored=kept)
+    total = UpsertResult(inserted=written - updated, updated=updated, kept_stored=kept)
+    if "per_file" not in measured:
+        return total
+    per_file = {str(name): UpsertResult(inserted=int(wrote) - int(replaced), updated=int(replaced),
+                                        kept_stored=int(batch) - int(wrote))
+                for name, batch, wrote, replaced in measured["per_file"]}
+    summed = UpsertResult(*(sum(getattr(one, part) for one in per_file.values())
+                            for part in ("inserted", "updated", "kept_stored")))
+    negative = any(min(one.inserted, one.updated, one.kept_stored) < 0 for one in per_file.values())
+    if summed != total or negative:
+        raise WarehouseError(f"upsert into {where}: the counts per file {per_file} do not add up to {total}")
+    return UpsertResult(total.inserted, total.updated, total.kept_stored, per_file=per_file)
 
 
 def lock_statement(tables: list[Table], dialect: str) -> str:
