@@ -195,9 +195,39 @@ def test_a_reject_lost_before_the_rejects_write_fails_the_run(
     monkeypatch.setattr(transforms, "rejects", lambda *args: real(*args).limit(10))  # the rest vanish
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
 
-    with pytest.raises(AccountingError, match=r"rows rejected \d+ but 10 reject rows written"):
+    with pytest.raises(AccountingError, match=r"rows_read \d+ != rows_valid \d+ \+ rows_rejected 10"):
         run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
     assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
+
+
+def test_a_valid_row_lost_before_the_collapse_fails_the_run_before_the_upsert(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecom_pipeline.job import transforms
+
+    real = transforms.ranked
+    monkeypatch.setattr(transforms, "ranked", lambda rows: real(rows.where("transaction_id NOT LIKE '%7'")))
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+
+    with pytest.raises(AccountingError, match=r"rows_valid \d+ != candidates \d+ \+ duplicates_collapsed"):
+        run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
+    assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
+
+
+def test_the_accounting_is_given_per_file_with_the_warehouse_counts(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    first, second = generated_dataset.transaction_keys[:2]
+    run_job(spark, job_args(url, generated_dataset, tmp_path / "out1", [first]))
+
+    report = run_job(spark, job_args(url, generated_dataset, tmp_path / "out2", [first, second]))
+
+    per_file = report.accounting["per_file"]
+    again = per_file[first]  # its rows are stored already, as they are
+    assert again["inserted"] == again["updated"] == 0 and again["kept_stored"] == again["candidates"] > 0
+    stored = query(url, f"SELECT count(*) FROM fact_transactions WHERE source_file = '{second}'")[0][0]
+    assert per_file[second]["inserted"] + per_file[second]["updated"] == stored > 0
+    assert sum(one["updated"] for one in per_file.values()) == report.accounting["updated"]
 
 
 def test_a_failing_rejects_write_fails_the_run(

@@ -96,9 +96,17 @@ def test_resolve_keys_and_uris() -> None:
     assert resolve("s3://b/", "file:///y/a.csv") == "file:///y/a.csv"
 
 
-def _row(name: str, read: int, valid: int, by_reason: dict[str, int]) -> dict[str, object]:
-    return {"source_file": name, "rows_read": read, "rows_valid": valid,
-            **{r.value: by_reason.get(r.value, 0) for r in REJECT_REASONS}}
+def _seen(read: int, valid: int, candidates: int, duplicates: int,
+          by_reason: dict[str, int] | None = None) -> dict[str, int]:
+    """What the job observes for one file (accounting.file_counts input)."""
+    return {"rows_read": read, "rows_valid": valid, "candidates": candidates,
+            "duplicates_collapsed": duplicates, **(by_reason or {})}
+
+
+def _stored(inserted: int, updated: int, kept: int, name: str = "a") -> UpsertResult:
+    """An upsert of one file's rows, per file as the warehouse reports it."""
+    one = UpsertResult(inserted, updated, kept)
+    return UpsertResult(inserted, updated, kept, per_file={name: one})
 
 
 counts = st.integers(min_value=0, max_value=10_000)
@@ -110,34 +118,58 @@ def test_consistent_counts_add_up(valid: int, rejected: list[int], share: float,
     by_reason = {r.value: n for r, n in zip(REJECT_REASONS, rejected, strict=True)}
     candidates = int(valid * share)
     inserted = int(candidates * split)
-    per_file = file_counts(["a"], [_row("a", valid + sum(rejected), valid, by_reason)], {"a": candidates})
-    accounting = run_accounting(per_file, UpsertResult(inserted, candidates - inserted, 0))
+    per_file = file_counts(["a"], {"a": _seen(valid + sum(rejected), valid, candidates, valid - candidates,
+                                              by_reason)})
+    accounting = run_accounting(per_file, _stored(inserted, candidates - inserted, 0))
     assert accounting["rows_read"] == accounting["rows_valid"] + accounting["rows_rejected"]
-    assert accounting["duplicates_collapsed"] == valid - candidates
+    assert accounting["rows_rejected"] == sum(rejected)
+    assert accounting["per_file"]["a"]["inserted"] == inserted
     assert list(public(accounting)) == list(ACCOUNTING_KEYS)
 
 
 @given(valid=st.integers(min_value=1, max_value=1000), lost=st.integers(min_value=1, max_value=50))
 def test_a_lost_row_fails_loudly(valid: int, lost: int) -> None:
-    per_file = file_counts(["a"], [_row("a", valid + lost, valid, {})], {"a": valid})
+    # Read as it entered the collapse, but never reaching the rejects writer.
+    per_file = file_counts(["a"], {"a": _seen(valid + lost, valid, valid, 0)})
     with pytest.raises(AccountingError, match="rows_read"):
-        run_accounting(per_file, UpsertResult(valid, 0, 0))
+        run_accounting(per_file, _stored(valid, 0, 0))
+
+
+def test_a_valid_row_lost_in_the_collapse_fails() -> None:
+    per_file = file_counts(["a"], {"a": _seen(10, 10, 8, 1)})
+    with pytest.raises(AccountingError, match="rows_valid 10 != candidates 8 \\+ duplicates_collapsed 1"):
+        run_accounting(per_file, _stored(8, 0, 0))
 
 
 def test_upsert_that_misses_candidates_fails() -> None:
-    per_file = file_counts(["a"], [_row("a", 10, 10, {})], {"a": 8})
+    per_file = file_counts(["a"], {"a": _seen(10, 10, 8, 2)})
     with pytest.raises(AccountingError, match="candidates 8 != inserted 7"):
-        run_accounting(per_file, UpsertResult(7, 0, 0))
+        run_accounting(per_file, _stored(7, 0, 0))
+
+
+def test_each_file_must_add_up_with_its_own_upsert_counts() -> None:
+    per_file = file_counts(["a", "b"], {"a": _seen(5, 5, 5, 0), "b": _seen(3, 3, 3, 0)})
+    # The run's totals add up (8 = 6 + 2), the files' do not (a: 5 != 6, b: 3 != 2).
+    upsert = UpsertResult(6, 2, 0, per_file={"a": UpsertResult(6, 0, 0), "b": UpsertResult(0, 2, 0)})
+    with pytest.raises(AccountingError, match=r"a: candidates 5 != inserted 6.*b: candidates 3 != inserted"):
+        run_accounting(per_file, upsert)
+
+    good = UpsertResult(6, 2, 0, per_file={"a": UpsertResult(5, 0, 0), "b": UpsertResult(1, 2, 0)})
+    accounting = run_accounting(per_file, good)
+    assert accounting["per_file"]["b"]["updated"] == 2 and accounting["updated"] == 2
 
 
 def test_more_candidates_than_valid_rows_fails() -> None:
-    per_file = file_counts(["a"], [_row("a", 10, 10, {})], {"a": 11})
+    per_file = file_counts(["a"], {"a": _seen(10, 10, 11, -1)})
     with pytest.raises(AccountingError, match="a count is negative"):
-        run_accounting(per_file, UpsertResult(11, 0, 0))
+        run_accounting(per_file, _stored(11, 0, 0))
 
 
 def test_files_without_rows_get_zeros_and_unknown_files_fail() -> None:
-    per_file = file_counts(["a", "b"], [_row("a", 1, 1, {})], {"a": 1})
+    per_file = file_counts(["a", "b"], {"a": _seen(1, 1, 1, 0)})
     assert per_file["b"] == FileCounts()
     with pytest.raises(AccountingError, match="did not read"):
-        file_counts(["a"], [], {"z": 1})
+        file_counts(["a"], {"z": _seen(1, 1, 1, 0)})
+    with pytest.raises(AccountingError, match="did not read"):
+        run_accounting(per_file, UpsertResult(1, 0, 0, per_file={"a": UpsertResult(1, 0, 0),
+                                                                 "z": UpsertResult(0, 0, 0)}))

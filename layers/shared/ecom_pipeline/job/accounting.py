@@ -1,15 +1,17 @@
 """Run accounting: every row read is either valid or rejected, every valid row a candidate or a collapsed
-duplicate, every candidate inserted, updated or kept-stored. The run fails loudly when it does not add up.
+duplicate, every candidate inserted, updated or kept-stored; for the run and for every file. The run
+fails loudly when it does not add up.
 
-inserted/updated/kept_stored come from the warehouse upsert as totals for the run; per file the job
-reports read/valid/rejected/by-reason/duplicates/candidates (the upsert does not say which file a changed
-row came from).
+Each side of every identity is counted at a different point, so a row lost or doubled on the way shows:
+rows read and valid as the parsed rows enter the collapse, candidates and duplicates as the collapse
+ranks them, rejects by reason as they reach the rejects writer, inserted/updated/kept-stored per file by
+the warehouse inside its upsert transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecom_pipeline.contracts import ACCOUNTING_KEYS, REJECT_REASONS
@@ -34,8 +36,23 @@ class FileCounts:
     rejects_by_reason: dict[str, int] = field(default_factory=_no_rejects)
     duplicates_collapsed: int = 0
     candidates: int = 0
+    inserted: int = 0
+    updated: int = 0
+    kept_stored: int = 0
 
     def problems(self) -> list[str]:
+        """Every identity that fails, the upsert's included."""
+        found = self.staging_problems()
+        stored = self.inserted + self.updated + self.kept_stored
+        if self.candidates != stored:
+            found.append(f"candidates {self.candidates} != inserted {self.inserted} + updated "
+                         f"{self.updated} + kept_stored {self.kept_stored}")
+        if min(self.inserted, self.updated, self.kept_stored) < 0:
+            found.append("an upsert count is negative")
+        return found
+
+    def staging_problems(self) -> list[str]:
+        """The identities the job can check before the warehouse is touched."""
         found = []
         if self.rows_read != self.rows_valid + self.rows_rejected:
             found.append(f"rows_read {self.rows_read} != rows_valid {self.rows_valid} "
@@ -52,29 +69,44 @@ class FileCounts:
         return found
 
 
-def file_counts(source_files: Iterable[str], per_file_rows: Iterable[Mapping[str, Any]],
-                candidates_by_file: Mapping[str, int]) -> dict[str, FileCounts]:
-    """Per-file counts from the job's one aggregation pass, with zeros for files that had no rows.
+def check_staged(per_file: Mapping[str, FileCounts]) -> None:
+    """Raise AccountingError when a file's rows do not add up before the upsert: a run whose rows were
+    lost or doubled on the way to its outputs never reaches the warehouse."""
+    problems = [f"{name}: {problem}" for name, one in per_file.items() for problem in one.staging_problems()]
+    if problems:
+        raise AccountingError("accounting does not add up: " + "; ".join(problems))
 
-    `per_file_rows` rows carry source_file, rows_read, rows_valid and one count per reject code.
-    """
+
+# What the job counts per file (contracts' reject codes besides): the keys of `file_counts` input.
+OBSERVED: tuple[str, ...] = ("rows_read", "rows_valid", "candidates", "duplicates_collapsed")
+
+
+def file_counts(source_files: Iterable[str],
+                observed: Mapping[str, Mapping[str, Any]]) -> dict[str, FileCounts]:
+    """Per-file counts from what the job observed (OBSERVED and one count per reject code, by file),
+    with zeros for files that had no rows; rows_rejected is the sum of the rejects by reason."""
     counts = {name: FileCounts() for name in source_files}
-    for row in per_file_rows:
-        by_reason = {reason.value: int(row[reason.value] or 0) for reason in REJECT_REASONS}
-        counts[row["source_file"]] = FileCounts(
-            rows_read=int(row["rows_read"]), rows_valid=int(row["rows_valid"]),
-            rows_rejected=sum(by_reason.values()), rejects_by_reason=by_reason)
-    for name, number in candidates_by_file.items():
+    for name, seen in observed.items():
         if name not in counts:
-            raise AccountingError(f"candidates from {name!r}, which the run did not read")
-        counts[name].candidates = int(number)
-    for one in counts.values():
-        one.duplicates_collapsed = one.rows_valid - one.candidates
+            raise AccountingError(f"rows counted for {name!r}, which the run did not read")
+        by_reason = {reason.value: int(seen.get(reason.value) or 0) for reason in REJECT_REASONS}
+        counts[name] = FileCounts(rows_rejected=sum(by_reason.values()), rejects_by_reason=by_reason,
+                                  **{key: int(seen.get(key) or 0) for key in OBSERVED})
     return counts
 
 
 def run_accounting(per_file: Mapping[str, FileCounts], upsert: UpsertResult) -> dict[str, Any]:
-    """The run's accounting (contracts.ACCOUNTING_KEYS, plus candidates and per_file); checked first."""
+    """The run's accounting (contracts.ACCOUNTING_KEYS, plus candidates and per_file); checked first.
+
+    Each file gets the warehouse's inserted/updated/kept_stored for its rows (`upsert.per_file`).
+    """
+    strangers = sorted(set(upsert.per_file) - set(per_file))
+    if strangers:
+        raise AccountingError(f"the warehouse counted rows of {strangers}, which the run did not read")
+    nothing = UpsertResult(0, 0, 0)
+    per_file = {name: replace(one, **{part: getattr(upsert.per_file.get(name, nothing), part)
+                                      for part in ("inserted", "updated", "kept_stored")})
+                for name, one in per_file.items()}
     totals = FileCounts(rejects_by_reason=_no_rejects())
     for one in per_file.values():
         totals.rows_read += one.rows_read
@@ -103,7 +135,8 @@ def run_accounting(per_file: Mapping[str, FileCounts], upsert: UpsertResult) -> 
 def _as_dict(counts: FileCounts) -> dict[str, Any]:
     return {"rows_read": counts.rows_read, "rows_valid": counts.rows_valid,
             "rows_rejected": counts.rows_rejected, "rejects_by_reason": dict(counts.rejects_by_reason),
-            "duplicates_collapsed": counts.duplicates_collapsed, "candidates": counts.candidates}
+            "duplicates_collapsed": counts.duplicates_collapsed, "candidates": counts.candidates,
+            "inserted": counts.inserted, "updated": counts.updated, "kept_stored": counts.kept_stored}
 
 
 def check(accounting: Mapping[str, Any]) -> None:
@@ -115,12 +148,9 @@ def check(accounting: Mapping[str, Any]) -> None:
     run = FileCounts(
         rows_read=accounting["rows_read"], rows_valid=accounting["rows_valid"],
         rows_rejected=accounting["rows_rejected"], rejects_by_reason=dict(accounting["rejects_by_reason"]),
-        duplicates_collapsed=accounting["duplicates_collapsed"], candidates=accounting["candidates"])
+        duplicates_collapsed=accounting["duplicates_collapsed"], candidates=accounting["candidates"],
+        inserted=accounting["inserted"], updated=accounting["updated"], kept_stored=accounting["kept_stored"])
     problems += [f"run: {p}" for p in run.problems()]
-    stored = accounting["inserted"] + accounting["updated"] + accounting["kept_stored"]
-    if run.candidates != stored:
-        problems.append(f"run: candidates {run.candidates} != inserted {accounting['inserted']} "
-                        f"+ updated {accounting['updated']} + kept_stored {accounting['kept_stored']}")
     for name, one in accounting.get("per_file", {}).items():
         problems += [f"{name}: {p}" for p in FileCounts(**one).problems()]
     if problems:

@@ -21,8 +21,14 @@ from pyspark.sql import functions as F
 
 from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
 from ecom_pipeline.job import io, transforms
-from ecom_pipeline.job.accounting import AccountingError, FileCounts, file_counts, run_accounting
-from ecom_pipeline.job.schema import FILE_INDEX, REJECT_REASON, SOURCE_FILE
+from ecom_pipeline.job.accounting import (
+    AccountingError,
+    FileCounts,
+    check_staged,
+    file_counts,
+    run_accounting,
+)
+from ecom_pipeline.job.schema import FILE_INDEX, REJECT_REASON
 from ecom_pipeline.job.spark import computed_once, get_spark
 from ecom_pipeline.job.summary import publish_metrics, publish_summary, run_metrics, summary_message
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY, REJECTS_PREFIX
@@ -204,9 +210,9 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     One parse and one shuffle: every row is validated once and hash-partitioned by transaction_id; the
     staging write computes the shuffle and collapses the valid rows inside its partitions, and the
     rejects write reads the same shuffle output again (`computed_once`). The counts are observed
-    metrics of the staging write (read, valid and rejected by reason as every row enters the collapse,
-    candidates as the survivors stream into the Parquet writer) and of the rejects write (the rows it
-    received, checked against the rejected count): no extra Spark job.
+    metrics of the writes, each identity's sides taken at different points (accounting): rows read and
+    valid as every row enters the collapse, candidates and duplicates as the collapse ranks them, rejects
+    by reason as they reach the rejects writer. No extra Spark job.
     """
     products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
                                        io.resolve(args.dims, CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
@@ -214,23 +220,17 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     prepared = transforms.prepare(
         transforms.validate(io.read_transactions(spark, good), products, customers))
     partitioned = computed_once(transforms.by_transaction(prepared))
-    read, kept = Observation(f"counts-{run_id}"), Observation(f"candidates-{run_id}")
-    written = Observation(f"rejects-{run_id}")
+    entering, ranking, rejecting = (Observation(f"{name}-{run_id}") for name in ("read", "ranked", "rejects"))
     staged_uri = io.staging_uri(args.outputs, run_id)
-    counted = partitioned.observe(read, *_count_exprs(len(keys)))
-    survivors = transforms.survivors(counted).observe(kept, *_candidate_exprs(len(keys)))
-    io.write_staged(transforms.to_facts(survivors, keys=keys, run_id=run_id, run_at=run_at,
+    ranked = transforms.ranked(partitioned.observe(entering, *_entering_exprs(len(keys))))
+    winners = transforms.winners(ranked.observe(ranking, *_ranking_exprs(len(keys))))
+    io.write_staged(transforms.to_facts(winners, keys=keys, run_id=run_id, run_at=run_at,
                                         small_max=args.small_max, medium_max=args.medium_max), staged_uri)
     rejects = transforms.rejects(partitioned, keys, [source.day for source in good], run_id)
-    reject_files = io.write_rejects(rejects.observe(written, F.count(F.lit(1)).alias("rows")),
+    reject_files = io.write_rejects(rejects.observe(rejecting, *_rejects_exprs(len(keys))),
                                     args.outputs, args.rejects, run_id)
-    counts, candidates = _counts_per_file(keys, read.get, kept.get)
-    per_file = file_counts(keys, counts, candidates)
-    # The rejects counted as rows entered the collapse must be the rows that reached the rejects
-    # writer (a second read of the shuffle): a row lost or doubled between the two fails the run.
-    rejected, reached = sum(one.rows_rejected for one in per_file.values()), written.get.get("rows")
-    if reached != rejected:
-        raise AccountingError(f"rows rejected {rejected} but {reached} reject rows written")
+    per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, rejecting.get))
+    check_staged(per_file)
     return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
 
 
@@ -243,37 +243,37 @@ def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id:
     return staged.per_file, upsert
 
 
-_METRICS = ("rows_read", "rows_valid", *(code.value for code in REJECT_REASONS))
+def _per_file(files: int, conditions: dict[str, Column]) -> list[Column]:
+    """One count per source file and condition, named `<file index>.<name>`."""
+    return [F.count(F.when((F.col(FILE_INDEX) == index) & condition, 1)).alias(f"{index}.{name}")
+            for index in range(files) for name, condition in conditions.items()]
 
 
-def _count_exprs(files: int) -> list[Column]:
-    """Per source file, over every prepared row: rows read, valid, and rejected by reason."""
+def _entering_exprs(files: int) -> list[Column]:
+    """Over every prepared row as it enters the collapse: rows read and valid."""
+    return _per_file(files, {"rows_read": F.lit(True), "rows_valid": F.col(REJECT_REASON).isNull()})
+
+
+def _ranking_exprs(files: int) -> list[Column]:
+    """Over the valid rows as the collapse ranks them: the one kept per key and the duplicates dropped."""
+    rank = F.col(transforms.RANK)
+    return _per_file(files, {"candidates": rank == 1, "duplicates_collapsed": rank > 1})
+
+
+def _rejects_exprs(files: int) -> list[Column]:
+    """Over the rows reaching the rejects writer: one count per reject code."""
     reason = F.col(REJECT_REASON)
-    exprs = []
-    for index in range(files):
-        mine = F.col(FILE_INDEX) == index
-        conditions = [mine, mine & reason.isNull(),
-                      *[mine & (reason == code.value) for code in REJECT_REASONS]]
-        exprs += [F.count(F.when(condition, 1)).alias(f"{index}.{name}")
-                  for condition, name in zip(conditions, _METRICS, strict=True)]
-    return exprs
+    return _per_file(files, {code.value: reason == code.value for code in REJECT_REASONS})
 
 
-def _candidate_exprs(files: int) -> list[Column]:
-    """Per source file, over the survivors of the collapse: the candidates (a survivor keeps its file)."""
-    return [F.count(F.when(F.col(FILE_INDEX) == index, 1)).alias(f"{index}.candidates")
-            for index in range(files)]
-
-
-def _counts_per_file(keys: list[str], observed: dict[str, Any],
-                     kept: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """(rows per file for accounting.file_counts, candidates per file) from the observed metrics."""
-    if not observed or not kept:
-        raise AccountingError("the staging or rejects write reported no counts")
-    rows = [{SOURCE_FILE: key, **{name: int(observed[f"{index}.{name}"]) for name in _METRICS}}
-            for index, key in enumerate(keys)]
-    candidates = {key: int(kept[f"{index}.candidates"]) for index, key in enumerate(keys)}
-    return rows, candidates
+def _observed_per_file(keys: list[str], *observed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The observations' counts regrouped by source file (accounting.file_counts input)."""
+    if not all(observed):
+        raise AccountingError("a write of the run reported no counts")
+    merged = {name: value for counts in observed for name, value in counts.items()}
+    return {key: {name.split(".", 1)[1]: value for name, value in merged.items()
+                  if name.split(".", 1)[0] == str(index)}
+            for index, key in enumerate(keys)}
 
 
 def _upsert(args: JobArgs, staged_uri: str, candidates: int, warehouse: Warehouse | None) -> UpsertResult:

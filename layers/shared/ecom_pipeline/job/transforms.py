@@ -208,24 +208,32 @@ def by_transaction(prepared: DataFrame) -> DataFrame:
     return prepared.repartition("transaction_id")
 
 
-_ROW = "_row"
+RANK: Final = "_rank"
 
 
-def survivors(prepared: DataFrame) -> DataFrame:
-    """One valid row per transaction_id: the greatest (date, status rank); a tie keeps the later input.
+def ranked(prepared: DataFrame) -> DataFrame:
+    """The valid rows, each with its RANK among the valid rows of its transaction_id: 1 for the row that
+    survives the collapse (the greatest date, then status rank; a tie keeps the later input), 2, 3, … for
+    the duplicates it replaces.
 
-    The first row of each transaction_id ordered by (date, status rank, input order) descending wins
-    (input order is unique, so nothing else decides). Given `by_transaction` output, the window sorts
-    inside each partition with no shuffle of its own; given anything else, Spark adds the shuffle. It
-    measured faster than the max of a row struct per key, which Spark can only aggregate by sorting too
-    and then copies row by row.
+    Rows are ordered by (date, status rank, input order) descending; input order is unique, so nothing
+    else decides. Given `by_transaction` output, the window sorts inside each partition with no shuffle
+    of its own; given anything else, Spark adds the shuffle. It measured faster than the max of a row
+    struct per key, which Spark can only aggregate by sorting too and then copies row by row.
     """
     latest_first = Window.partitionBy("transaction_id").orderBy(
         F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
-    return (prepared.where(F.col(REJECT_REASON).isNull())
-            .withColumn(_ROW, F.row_number().over(latest_first))
-            .where(F.col(_ROW) == 1)
-            .select(*_TYPED))
+    return prepared.where(F.col(REJECT_REASON).isNull()).withColumn(RANK, F.row_number().over(latest_first))
+
+
+def winners(ranked_rows: DataFrame) -> DataFrame:
+    """The rows `ranked` ranks first: one per transaction_id."""
+    return ranked_rows.where(F.col(RANK) == 1).select(*_TYPED)
+
+
+def survivors(prepared: DataFrame) -> DataFrame:
+    """One valid row per transaction_id (`ranked`, then `winners`)."""
+    return winners(ranked(prepared))
 
 
 def by_file(values: Sequence[Any]) -> Column:
@@ -268,4 +276,5 @@ def rejects(prepared: DataFrame, keys: list[str], days: list[date], run_id: str)
         by_file(keys).alias(SOURCE_FILE),
         F.lit(run_id).alias(JOB_RUN_ID),
         F.coalesce(F.col("transaction_date"), by_file(days)).alias(REJECT_DAY),
+        FILE_INDEX,  # for counting per file; not written
     )
