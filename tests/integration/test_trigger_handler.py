@@ -109,6 +109,20 @@ def test_glue_refusal_returns_every_message_of_the_batch(
     assert _runs(glue) == []
 
 
+def test_a_refusal_hands_back_only_the_messages_no_run_covers(
+        job: str, glue: Any, glue_answers: Callable[[str], None], sample_event: Any,
+        lambda_context: Any) -> None:
+    event = sample_event("glue_trigger_sqs")
+    first = {**event, "Records": event["Records"][:1]}
+    load_handler("glue_trigger")(first, lambda_context)  # its run covers the first message
+    glue_answers("ConcurrentRunsExceededException")
+
+    response = load_handler("glue_trigger")(event, lambda_context)  # the first one redelivered
+
+    assert _failed_ids(response) == {r["messageId"] for r in event["Records"][1:]}
+    assert len(_runs(glue)) == 1
+
+
 def test_access_denied_raises(job: str, glue_answers: Callable[[str], None], sample_event: Any,
                               lambda_context: Any) -> None:
     glue_answers("AccessDeniedException")

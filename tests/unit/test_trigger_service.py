@@ -133,3 +133,15 @@ def test_glue_refusal_is_returned_not_raised() -> None:
     assert result.refused is not None
     assert result.refused.code == "ConcurrentRunsExceededException"
     assert result.run_id is None
+
+
+def test_a_refusal_still_says_which_messages_a_run_already_covers() -> None:
+    glue = InMemoryGlue()
+    trigger = GlueTrigger("job", glue, now=NOW)
+    trigger.start([queued("m1", K1)])
+    glue.refuse = GlueRunRefused("ConcurrentRunsExceededException", "max 1")
+
+    result = trigger.start([queued("m1", K1), queued("m2", K2)])
+
+    assert result.refused is not None
+    assert result.already_started == ("m1",)  # not handed back to the queue

@@ -2,8 +2,9 @@
 
 Each record is parsed on its own: a malformed message fails alone (partial batch failure) and, after
 the queue's maxReceiveCount, lands in the DLQ. The keys of the records that parsed are started as one
-run; when Glue refuses it, every one of those messages is reported failed too, so SQS redelivers them
-later and no file is lost.
+run; when Glue refuses it, each of those messages is reported failed too (but those an earlier run
+already covers: they would only use up receives on their way to the DLQ), so SQS redelivers them later
+and no file is lost.
 """
 
 from __future__ import annotations
@@ -32,6 +33,6 @@ def handle_sqs_batch(event: dict[str, Any], trigger: GlueTrigger) -> tuple[dict[
     result = trigger.start(queued)
     if result.refused is not None:
         failed = [item["itemIdentifier"] for item in response.get("batchItemFailures", [])]
-        failed += [q.message_id for q in queued if q.keys]
+        failed += [q.message_id for q in queued if q.keys and q.message_id not in result.already_started]
         response = {"batchItemFailures": [{"itemIdentifier": mid} for mid in dict.fromkeys(failed)]}
     return response, result

@@ -82,11 +82,12 @@ class GlueTrigger:
         """Start one run with every distinct key of the messages not yet covered by a run.
 
         Glue refusing (concurrency limit, throttling) is returned as `refused` so that the caller can
-        hand all the messages back to the queue; any other error raises.
+        hand the messages back to the queue, all but those a run already covers; any other error raises.
         """
         with_keys = [q for q in queued if q.keys]
         if not with_keys:
             return StartResult()
+        covered: set[str] = set()
         try:
             started = self._uploads_with_runs()
             covered = {q.message_id for q in with_keys if started.issuperset(q.upload_ids)}
@@ -100,7 +101,7 @@ class GlueTrigger:
                 UPLOADS_ARG: json.dumps(list(dict.fromkeys(u for q in fresh for u in q.upload_ids))),
             })
         except GlueRunRefused as refusal:
-            return StartResult(refused=refusal)
+            return StartResult(refused=refusal, already_started=tuple(sorted(covered)))
         return StartResult(run_id=run_id, keys=keys, message_ids=ids, already_started=tuple(sorted(covered)))
 
     def _uploads_with_runs(self) -> set[str]:
