@@ -23,7 +23,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = request_from_event(event, settings)
     logger.info("generating", start=request.start.isoformat(), days=request.days,
                 rows_per_day=request.rows_per_day, seed=request.seed)
-    summary = generate(request, S3Sink(settings.data_bucket))
+    archive = S3Sink(settings.archive_bucket) if settings.archive_bucket else None
+    summary = generate(request, S3Sink(settings.data_bucket), archive=archive)
     metrics.add_metric(name="RowsGenerated", unit=MetricUnit.Count, value=summary.rows)
     metrics.add_metric(name="DaysWritten", unit=MetricUnit.Count, value=len(summary.written))
     metrics.add_metric(name="DaysSkipped", unit=MetricUnit.Count, value=len(summary.skipped))

@@ -64,6 +64,22 @@ def test_manual_event_backfills_and_a_second_run_skips(
         assert len(_body(bucket, key).splitlines()) == event["rows_per_day"] + 1
 
 
+def test_a_day_already_archived_is_not_written_again(
+    bucket: Any, sample_event: Event, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pipeline loaded 2023-03-11 and moved it to the archive bucket: a new backfill skips it.
+    monkeypatch.setenv("ARCHIVE_BUCKET", "ecom-archive-test")
+    bucket.create_bucket(Bucket="ecom-archive-test")
+    archived = "transactions/year=2023/month=03/day=11/transactions_2023-03-11.csv"
+    bucket.put_object(Bucket="ecom-archive-test", Key=archived, Body=TRANSACTIONS_HEADER.encode())
+
+    result = load_handler("generator")(sample_event("generator_manual"), lambda_context)
+
+    assert result["skipped"] == [archived]
+    assert archived not in result["written"] and len(result["written"]) == 2
+    assert "Contents" not in bucket.list_objects_v2(Bucket=BUCKET, Prefix=archived)
+
+
 def test_bad_payload_raises_a_value_error_naming_the_field(bucket: Any, lambda_context: Any) -> None:
     with pytest.raises(InvalidPayload, match="rows_per_day"):
         load_handler("generator")({"start": "2023-03-10", "rows_per_day": -5}, lambda_context)

@@ -24,6 +24,8 @@ class GeneratorSettings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
     data_bucket: str = Field(min_length=3)
+    # Where processed days end up: a day archived there counts as written (it left the data bucket).
+    archive_bucket: str | None = Field(default=None, min_length=3)
     rows_per_day: int = Field(default=DEFAULT_ROWS_PER_DAY, ge=0)
     fault_rate: float = Field(default=DEFAULT_FAULT_RATE, ge=0.0, le=1.0)
 

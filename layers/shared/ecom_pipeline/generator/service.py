@@ -65,9 +65,12 @@ def ensure_dims(request: GenerationRequest, sink: Sink) -> tuple[list[str], list
     return written, reused
 
 
-def generate(request: GenerationRequest, sink: Sink, progress: Progress | None = None) -> GenerationSummary:
+def generate(request: GenerationRequest, sink: Sink, progress: Progress | None = None,
+             archive: Sink | None = None) -> GenerationSummary:
     """Dims (if needed), then one transactions file per day; days that exist are skipped unless
-    `request.overwrite`. Transactions always use the dims as stored, so prices match them."""
+    `request.overwrite`, in `sink` or, once processed, in `archive` (the pipeline moves a loaded day
+    there: writing it again would load it again). Transactions always use the dims as stored, so
+    prices match them."""
     dims_written, dims_reused = ensure_dims(request, sink)
     catalog = Catalog.from_csv(sink.read_text(PRODUCTS_KEY), sink.read_text(CUSTOMERS_KEY))
     days = DayGenerator(request, catalog)
@@ -75,7 +78,7 @@ def generate(request: GenerationRequest, sink: Sink, progress: Progress | None =
     skipped: list[str] = []
     for day in days_of(request):
         key = transaction_key(day)
-        if not request.overwrite and sink.exists(key):
+        if not request.overwrite and (sink.exists(key) or (archive is not None and archive.exists(key))):
             skipped.append(key)
             continue
         counted = _Counted(days.chunks(day), day, progress)
