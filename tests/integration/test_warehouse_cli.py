@@ -113,3 +113,17 @@ def test_query_prints_every_value_whole_however_wide_the_row(dims: Path, tmp_pat
 
     assert shown.exit_code == 0, shown.output
     assert all(value in shown.output for value in values)
+
+
+def test_setup_and_process_say_redshift_is_loaded_on_aws(dims: Path, tmp_path: Path) -> None:
+    url = "redshift://?workgroup=wg&database=dev&secret_arn=arn:aws:secretsmanager:eu-west-1:1:secret:s"
+    day = tmp_path / "transactions_2023-03-15.csv"
+    day.write_text("transaction_id,customer_id,product_id,quantity,price,transaction_date,payment_type,status\n")
+
+    setup = _refused(runner.invoke(app, ["setup", "--warehouse", url, "--dims", str(dims)]))
+    process = _refused(runner.invoke(app, ["process", "--warehouse", url, "--dims", str(dims),
+                                           "--rejects", str(tmp_path / "rejects"), str(day)]))
+
+    for said in (setup, process):
+        assert "error: Redshift loads from S3" in said and "locally use duckdb:// or postgresql://" in said
+    assert not (tmp_path / "rejects").exists()  # refused before the job ran

@@ -14,13 +14,19 @@ from ecom_pipeline.cli.errors import fail, reported
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY
 
 _URL_HELP = "duckdb:///abs/file.duckdb, postgresql://… or redshift://?… (default: .local/warehouse.duckdb)"
+LOCAL_URL_HELP = "duckdb:///abs/file.duckdb or postgresql://… (default: .local/warehouse.duckdb)"
 WarehouseOption = Annotated[str | None, typer.Option("--warehouse", help=_URL_HELP)]
+LocalWarehouseOption = Annotated[str | None, typer.Option("--warehouse", help=LOCAL_URL_HELP)]
 
 
 def prepare_warehouse(url: str, dims: Path) -> dict[str, int]:
     """Schema and dims from `dims/` (products.csv, customers.csv): both idempotent. Rows loaded by table."""
     from ecom_pipeline.warehouse import open_warehouse
 
+    if url.startswith("redshift://"):
+        # Redshift COPYs from S3 only: a laptop's folders never reach it (nor the job's staged files).
+        raise fail("Redshift loads from S3: on AWS the stack's setup loads the dims and the Glue job the "
+                   "facts; locally use duckdb:// or postgresql:// (`query` reads Redshift too)")
     target = open_warehouse(url)
     try:
         target.apply_schema()
@@ -38,7 +44,7 @@ def _cell(value: Any) -> str:
 def setup_command(
     dims: Annotated[Path, typer.Option(help="Folder with products.csv and customers.csv.",
                                        exists=True, file_okay=False)],
-    warehouse: WarehouseOption = None,
+    warehouse: LocalWarehouseOption = None,
 ) -> None:
     """Create the schema and load the dimensions: safe to repeat, a changed row is updated."""
     from ecom_pipeline.warehouse import default_warehouse_url, redacted
