@@ -306,3 +306,13 @@ def test_dims_are_matched_trimmed_as_the_warehouse_stores_them(spark: SparkSessi
 
     assert [(f["product_name"], f["category"], f["customer_email"]) for f in facts] == [
         ("Lamp", "Home", "al@example.com")]
+
+
+def test_a_dims_value_longer_than_the_warehouse_holds_fails_naming_it(
+        spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+    products = spark.createDataFrame([("P1", "x" * 257, "Tools", "1.00", "S1")],
+                                     "product_id string, product_name string, category string, "
+                                     "price string, supplier_id string")
+
+    with pytest.raises(Exception, match="dim_products: a product_name longer than 256 bytes"):
+        stage(spark, (products, dims[1]), [raw_frame(spark, [{}])])

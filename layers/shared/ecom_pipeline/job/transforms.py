@@ -30,7 +30,7 @@ from ecom_pipeline.job.schema import (
     REJECT_REASON,
     SOURCE_FILE,
 )
-from ecom_pipeline.warehouse.schema import FACT_TRANSACTIONS
+from ecom_pipeline.warehouse.schema import DIM_CUSTOMERS, DIM_PRODUCTS, FACT_TRANSACTIONS, Table
 
 # Typed values of a row, set only where the raw text is valid (null otherwise).
 QUANTITY: Final = "_quantity"
@@ -97,19 +97,31 @@ def product_lookup(products: DataFrame) -> DataFrame:
 
     Values trimmed, as the warehouse's dim_products holds them (warehouse.dims)."""
     first = F.min(F.struct(F.col("product_name"), F.col("category"))).alias("p")
-    return (_one_partition(_trimmed(products)).where(~_blank("product_id")).groupBy("product_id").agg(first)
+    return (_one_partition(_trimmed(products, DIM_PRODUCTS)).where(~_blank("product_id"))
+            .groupBy("product_id").agg(first)
             .select("product_id", F.col("p.product_name").alias(PRODUCT_NAME),
                     F.col("p.category").alias(CATEGORY), F.lit(True).alias(_PRODUCT_KNOWN)))
 
 
 def customer_lookup(customers: DataFrame) -> DataFrame:
     """One row per customer_id with its email (and known flag), small enough to broadcast; trimmed."""
-    return (_one_partition(_trimmed(customers)).where(~_blank("customer_id")).groupBy("customer_id")
+    return (_one_partition(_trimmed(customers, DIM_CUSTOMERS)).where(~_blank("customer_id"))
+            .groupBy("customer_id")
             .agg(F.min("email").alias(CUSTOMER_EMAIL), F.lit(True).alias(_CUSTOMER_KNOWN)))
 
 
-def _trimmed(dim: DataFrame) -> DataFrame:
-    return dim.select(*[F.trim(F.col(name)).alias(name) for name in dim.columns])
+def _trimmed(dim: DataFrame, table: Table) -> DataFrame:
+    """The dimension's values trimmed; one longer than its warehouse column fails the run, naming it (the
+    facts carry names and emails: the warehouse would refuse the whole batch instead)."""
+    def fitting(name: str) -> Column:
+        value, limit = F.trim(F.col(name)), table.text_limit(name)
+        if limit is None:
+            return value.alias(name)
+        message = f"{table.name}: a {name} longer than {limit} bytes, more than the warehouse holds"
+        too_long = F.octet_length(value) > limit
+        return F.when(too_long, F.raise_error(F.lit(message))).otherwise(value).alias(name)
+
+    return dim.select(*[fitting(name) for name in dim.columns])
 
 
 def _one_partition(dim: DataFrame) -> DataFrame:
