@@ -79,10 +79,10 @@ tools: $(TOOLS_STAMP) ## install the sam CLI and checkov (pins in requirements-t
 sam-validate: $(TOOLS_STAMP) ## sam validate --lint (cfn-lint) on template.yaml
 	$(SAM) validate --lint --template template.yaml
 
-# sam build looks for a python3.11 with pip on PATH for the python3.11 runtime: the project's venv has one
+# sam build looks for a python3.11 with pip on PATH for the python3.11 runtime: sam's own venv has one
 # (Debian's /usr/bin/python3.11 has no pip without python3-pip).
-sam-build: $(STAMP) $(TOOLS_STAMP) ## sam build without a container (shared layer, functions)
-	PATH="$(abspath $(BIN)):$$PATH" $(SAM) build --template template.yaml
+sam-build: $(TOOLS_STAMP) ## sam build without a container (shared layer, functions)
+	PATH="$(abspath $(TOOLS)/sam/bin):$$PATH" $(SAM) build --template template.yaml
 
 checkov: $(TOOLS_STAMP) ## checkov on template.yaml: zero failed checks, skips carry reasons in the template
 	$(CHECKOV) --file template.yaml --framework cloudformation --quiet --compact --skip-download

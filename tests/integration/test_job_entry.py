@@ -227,7 +227,6 @@ def test_the_accounting_is_given_per_file_with_the_warehouse_counts(
     assert again["inserted"] == again["updated"] == 0 and again["kept_stored"] == again["candidates"] > 0
     stored = query(url, f"SELECT count(*) FROM fact_transactions WHERE source_file = '{second}'")[0][0]
     assert per_file[second]["inserted"] + per_file[second]["updated"] == stored > 0
-    assert sum(one["updated"] for one in per_file.values()) == report.accounting["updated"]
 
 
 def test_a_failing_rejects_write_fails_the_run(

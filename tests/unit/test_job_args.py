@@ -160,6 +160,12 @@ def test_each_file_must_add_up_with_its_own_upsert_counts() -> None:
 
 
 def test_more_candidates_than_valid_rows_fails() -> None:
+    per_file = file_counts(["a"], {"a": _seen(10, 10, 11, 0)})
+    with pytest.raises(AccountingError, match=r"rows_valid 10 != candidates 11 \+ duplicates_collapsed 0"):
+        run_accounting(per_file, _stored(11, 0, 0))
+
+
+def test_a_negative_count_fails() -> None:
     per_file = file_counts(["a"], {"a": _seen(10, 10, 11, -1)})
     with pytest.raises(AccountingError, match="a count is negative"):
         run_accounting(per_file, _stored(11, 0, 0))

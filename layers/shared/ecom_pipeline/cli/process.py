@@ -13,7 +13,7 @@ import typer
 
 from ecom_pipeline.cli import app
 from ecom_pipeline.cli.errors import reported
-from ecom_pipeline.cli.warehouse import LOCAL_URL_HELP, prepare_warehouse
+from ecom_pipeline.cli.warehouse import LocalWarehouseOption, prepare_warehouse
 
 _KEY_START = "/transactions/year="
 
@@ -40,7 +40,7 @@ def process_command(
                                        exists=True, file_okay=False)],
     rejects: Annotated[Path, typer.Option(
         help="Folder that receives the rejects tree (year=…/month=…/day=…/).", file_okay=False)],
-    warehouse: Annotated[str | None, typer.Option(help=LOCAL_URL_HELP)] = None,
+    warehouse: LocalWarehouseOption = None,
     small_max: Annotated[str, typer.Option(help="Small < this <= Medium.")] = "100",
     medium_max: Annotated[str, typer.Option(help="Medium < this <= Large.")] = "500",
 ) -> None:

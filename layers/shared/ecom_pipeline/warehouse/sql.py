@@ -18,7 +18,8 @@ atomic with the change; kept_stored + written must equal the batch count.
 A table counted by a column (the fact, by source_file: the run accounts for every file) also counts
 the batch per file before step 2, and per file the rows written and the stored rows they replace
 before step 3 (one join of the batch with the table); the per-file counts must add up to the
-statements' own counts, or the upsert fails inside its transaction.
+statements' own counts, or the upsert fails (like the check of the totals: inside its transaction on
+DuckDB and PostgreSQL, after the batch on Redshift, whose Data API returns the counts once it commits).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def upsert_steps(table: Table, incoming_wins: str | None, expected_rows: int | N
     ]
     by = table.counted_by
     # A NULL file counts as '' (a NULL would match nothing when the two counts are joined).
-    file_of = f"COALESCE({staging}.{by}, '')"
+    file_of = f"COALESCE({staging}.{by}, '')" if by else ""
     if by:
         steps += [
             Step(f"DROP TABLE IF EXISTS {FILES}"),
