@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from ecom_pipeline.aws.glue import GlueJobs
+from ecom_pipeline.aws.sqs import MessageQueue
 from ecom_pipeline.trigger import GlueTrigger, TriggerSettings, handle_sqs_batch
 
 logger = Logger()
@@ -20,7 +21,9 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = TriggerSettings()  # type: ignore[call-arg]  # fields come from the environment
-    response, result = handle_sqs_batch(event, GlueTrigger(settings.glue_job_name, GlueJobs()))
+    queue = MessageQueue(settings.trigger_queue_url) if settings.trigger_queue_url else None
+    response, result = handle_sqs_batch(event, GlueTrigger(settings.glue_job_name, GlueJobs()),
+                                        delay=queue.delay if queue else None)
     if result.refused is not None:
         logger.warning("glue refused the run; messages go back to the queue",
                        code=result.refused.code, messages=len(response["batchItemFailures"]))

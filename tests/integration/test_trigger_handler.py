@@ -206,3 +206,20 @@ def test_files_land_in_the_dlq_after_max_receive_count_refusals(
     assert polls == 3
     assert _depth(sqs, dlq) == 3
     assert _runs(glue) == []
+
+
+def test_a_refused_message_comes_back_later_each_time(
+        job: str, glue: Any, sqs: Any, queues: tuple[str, str], glue_answers: Callable[[str], None],
+        lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecom_pipeline.trigger.batch import redelivery_delay
+
+    (queue, _), handler = queues, load_handler("glue_trigger")
+    monkeypatch.setenv("TRIGGER_QUEUE_URL", queue)
+    glue_answers("ConcurrentRunsExceededException")
+
+    assert _poll_once(sqs, queue, handler, lambda_context) == 3
+
+    assert _poll_once(sqs, queue, handler, lambda_context) == 0  # not visible again at once
+    hidden = "ApproximateNumberOfMessagesNotVisible"
+    assert int(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[hidden])["Attributes"][hidden]) == 3
+    assert [redelivery_delay(n) for n in (1, 2, 3, 5, 9)] == [420, 840, 1680, 6720, 43_200]

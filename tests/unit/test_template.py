@@ -321,3 +321,11 @@ def test_an_existing_warehouse_copies_with_its_own_attached_role(resources: dict
     assert rules["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [given, ""]}]}
     assert {g["Action"] for g in granted} == {"s3:ListBucket", "s3:GetObject"}
     assert all(g["Principal"] == {"AWS": given} for g in granted)
+
+
+def test_the_trigger_backs_off_from_its_queue_timeout(resources: dict[str, Any]) -> None:
+    from ecom_pipeline.trigger.batch import FIRST_DELAY_S
+
+    assert _props(resources, "TriggerQueue")["VisibilityTimeout"] == FIRST_DELAY_S
+    assert _props(resources, "GlueTriggerFunction")["Environment"]["Variables"]["TRIGGER_QUEUE_URL"] == {
+        "Ref": "TriggerQueue"}

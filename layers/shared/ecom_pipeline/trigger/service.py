@@ -38,6 +38,8 @@ class TriggerSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     glue_job_name: str = Field(min_length=1)
+    # The queue the batches come from: a message Glue refused is delayed there, longer each time.
+    trigger_queue_url: str | None = Field(default=None, min_length=1)
 
 
 class GlueRuns(Protocol):
