@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ecom_pipeline.aws.glue import GlueRunRefused, JobRun
 from ecom_pipeline.trigger import GlueTrigger, QueuedFile, Upload
@@ -145,3 +146,24 @@ def test_a_refusal_still_says_which_messages_a_run_already_covers() -> None:
 
     assert result.refused is not None
     assert result.already_started == ("m1",)  # not handed back to the queue
+
+
+def test_refused_messages_are_delayed_by_their_receive_count_and_a_failed_delay_is_not_fatal(
+        sample_event: Any) -> None:
+    from ecom_pipeline.trigger import handle_sqs_batch
+
+    event = sample_event("glue_trigger_sqs")
+    for count, record in enumerate(event["Records"], start=1):
+        record["attributes"]["ApproximateReceiveCount"] = str(count)
+    delayed: list[tuple[str, int]] = []
+
+    def delay(receipt: str, seconds: int) -> None:
+        delayed.append((receipt, seconds))
+        if len(delayed) == 1:
+            raise RuntimeError("receipt handle expired")
+
+    refusing = InMemoryGlue(refuse=GlueRunRefused("ThrottlingException", "slow down"))
+    response, _ = handle_sqs_batch(event, GlueTrigger("job", refusing, now=NOW), delay=delay)
+
+    assert len(response["batchItemFailures"]) == len(event["Records"])
+    assert delayed == [(r["receiptHandle"], 420 * 2 ** n) for n, r in enumerate(event["Records"])]
