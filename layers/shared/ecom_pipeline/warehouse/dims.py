@@ -47,9 +47,9 @@ def _check_price(value: str) -> str | None:
 def _too_long(row: list[str], table: Table) -> str | None:
     """Why a value of `row` does not fit its column (None if all fit): the load would fail on it."""
     for name, value in zip(table.column_names, row, strict=True):
-        limit = table.text_limit(name)
-        if limit is not None and len(value.strip().encode("utf-8")) > limit:
-            return f"{name} is {len(value.strip().encode('utf-8'))} bytes, longer than its {limit}"
+        limit, size = table.text_limit(name), len(value.strip().encode("utf-8"))
+        if limit is not None and size > limit:
+            return f"{name} is {size} bytes, longer than its {limit}"
     return None
 
 
