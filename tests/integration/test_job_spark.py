@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from ecom_pipeline.job import spark as job_spark
-from ecom_pipeline.job.spark import JOB_SQL_CONF, computed_once, get_spark
+from ecom_pipeline.job.spark import JOB_SQL_CONF, get_spark, shuffled_apart
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -33,14 +33,44 @@ def test_job_settings_reach_the_session_glue_created(restored_conf: SparkSession
     assert {p.suffix for p in (tmp_path / "after").iterdir()} == {".parquet"}
 
 
-def test_computed_once_keeps_the_partitioning_and_the_rows(spark: SparkSession) -> None:
-    rows = spark.range(1000).select((F.col("id") % 97).alias("key"), F.col("id").alias("value"))
-    once = computed_once(rows.repartition("key"))
-    latest = (once.withColumn("n", F.row_number().over(Window.partitionBy("key").orderBy(F.desc("value"))))
+def _rows(spark: SparkSession) -> DataFrame:
+    """1,000 rows under 97 keys; every seventh row is set apart."""
+    return spark.range(1000).select((F.col("id") % 97).alias("key"), F.col("id").alias("value"),
+                                    (F.col("id") % 7 == 0).alias("apart"))
+
+
+def _partition_of_each(frame: DataFrame) -> dict[int, int]:
+    return {row.value: row.p for row in frame.select("value", F.spark_partition_id().alias("p")).collect()}
+
+
+def test_shuffled_apart_splits_the_rows_between_its_two_sides(spark: SparkSession) -> None:
+    keyed, apart = shuffled_apart(_rows(spark), "key", F.col("apart"))
+
+    assert sorted(r.value for r in keyed.collect()) == [v for v in range(1000) if v % 7]
+    assert sorted(r.value for r in apart.collect()) == list(range(0, 1000, 7))
+    assert apart.rdd.getNumPartitions() == 1
+
+
+def test_the_keyed_side_is_placed_as_repartition_by_the_key_would_place_it(spark: SparkSession) -> None:
+    rows = _rows(spark)
+    keyed, _ = shuffled_apart(rows, "key", F.col("apart"))
+
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    expected = _partition_of_each(rows.where(~F.col("apart")).repartition("key"))
+    assert keyed.rdd.getNumPartitions() == partitions
+    assert _partition_of_each(keyed) == expected
+    assert len(set(expected.values())) == partitions  # every partition holds rows: a real comparison
+
+
+def test_a_window_by_the_key_reuses_the_shuffle_on_the_keyed_side(spark: SparkSession) -> None:
+    keyed, apart = shuffled_apart(_rows(spark), "key", F.col("apart"))
+    latest = (keyed.withColumn("n", F.row_number().over(Window.partitionBy("key").orderBy(F.desc("value"))))
               .where("n = 1"))
-    assert "Exchange" not in physical_plan(latest)  # the window reuses the shuffle it is given
-    assert sorted(r.value for r in latest.collect()) == list(range(903, 1000))
-    assert once.count() == 1000 and once.where("key = 3").count() == 11  # a second and third action
+
+    assert "Exchange" not in physical_plan(latest)
+    top = {key: max(v for v in range(1000) if v % 97 == key and v % 7) for key in range(97)}
+    assert sorted(r.value for r in latest.collect()) == sorted(top.values())
+    assert apart.count() == 143 and keyed.where("key = 3").count() == 9  # later actions, same shuffle
 
 
 def test_on_glue_the_window_still_reads_the_shuffle_it_is_given(restored_conf: SparkSession,
@@ -50,9 +80,8 @@ def test_on_glue_the_window_still_reads_the_shuffle_it_is_given(restored_conf: S
     monkeypatch.setattr(job_spark, "on_glue", lambda: True)
     get_spark()
 
-    rows = spark.range(1000).select((F.col("id") % 97).alias("key"), F.col("id").alias("value"))
-    once = computed_once(rows.repartition("key"))
-    latest = once.withColumn("n", F.row_number().over(Window.partitionBy("key").orderBy("value")))
+    keyed, _ = shuffled_apart(_rows(spark), "key", F.col("apart"))
+    latest = keyed.withColumn("n", F.row_number().over(Window.partitionBy("key").orderBy("value")))
     assert "Exchange" not in physical_plan(latest)
 
 

@@ -3,9 +3,9 @@ duplicate, every candidate inserted, updated or kept-stored; for the run and for
 fails loudly when it does not add up.
 
 Each side of every identity is counted at a different point, so a row lost or doubled on the way shows:
-rows read and valid as the parsed rows enter the collapse, candidates and duplicates as the collapse
-ranks them, rejects by reason as they reach the rejects writer, inserted/updated/kept-stored per file by
-the warehouse inside its upsert transaction.
+rows read as they leave the shuffle on either side, valid rows as they enter the collapse, candidates
+and duplicates as the collapse ranks them, rejects by reason as they reach the rejects writer,
+inserted/updated/kept-stored per file by the warehouse.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from ecom_pipeline.job.accounting import (
     run_accounting,
 )
 from ecom_pipeline.job.schema import FILE_INDEX, REJECT_REASON
-from ecom_pipeline.job.spark import computed_once, get_spark
+from ecom_pipeline.job.spark import get_spark, shuffled_apart
 from ecom_pipeline.job.summary import publish_metrics, publish_summary, run_metrics, summary_message
 from ecom_pipeline.keys import CUSTOMERS_KEY, DIMS_PREFIX, PRODUCTS_KEY, REJECTS_PREFIX
 from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
@@ -207,11 +207,12 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
                 run_at: datetime) -> Staged:
     """Read, validate, enrich and collapse `good` files; write staged Parquet and rejects; count per file.
 
-    One parse and one shuffle: every row is validated once and hash-partitioned by transaction_id; the
-    staging write computes the shuffle and collapses the valid rows inside its partitions, and the
-    rejects write reads the same shuffle output again (`computed_once`). The counts are observed
-    metrics of the writes, each identity's sides taken at different points (accounting): rows read and
-    valid as every row enters the collapse, candidates and duplicates as the collapse ranks them, rejects
+    One parse and one shuffle: every row is validated once; the valid rows are hash-partitioned by
+    transaction_id and the rejects set apart in a partition of their own (`shuffled_apart`). The staging
+    write computes the shuffle and collapses the valid rows inside their partitions; the rejects write
+    reads only the rejects' partition. The counts are observed metrics of the writes, each identity's
+    sides taken at different points (accounting): rows read as they leave the shuffle on either side,
+    valid rows as they enter the collapse, candidates and duplicates as the collapse ranks them, rejects
     by reason as they reach the rejects writer. No extra Spark job.
     """
     products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
@@ -219,17 +220,20 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     keys = [source.key for source in good]
     prepared = transforms.prepare(
         transforms.validate(io.read_transactions(spark, good), products, customers))
-    partitioned = computed_once(transforms.by_transaction(prepared))
-    entering, ranking, rejecting = (Observation(f"{name}-{run_id}") for name in ("read", "ranked", "rejects"))
+    valid, rejected = shuffled_apart(prepared, "transaction_id", transforms.rejected())
+    entering, ranking, set_apart, rejecting = (
+        Observation(f"{name}-{run_id}") for name in ("read", "ranked", "set-apart", "rejects"))
     staged_uri = io.staging_uri(args.outputs, run_id)
-    ranked = transforms.ranked(partitioned.observe(entering, *_entering_exprs(len(keys))))
+    ranked = transforms.ranked(valid.observe(entering, *_entering_exprs(len(keys))))
     winners = transforms.winners(ranked.observe(ranking, *_ranking_exprs(len(keys))))
     io.write_staged(transforms.to_facts(winners, keys=keys, run_id=run_id, run_at=run_at,
                                         small_max=args.small_max, medium_max=args.medium_max), staged_uri)
-    rejects = transforms.rejects(partitioned, keys, [source.day for source in good], run_id)
+    rejects = transforms.rejects(rejected.observe(set_apart, *_set_apart_exprs(len(keys))), keys,
+                                 [source.day for source in good], run_id)
     reject_files = io.write_rejects(rejects.observe(rejecting, *_rejects_exprs(len(keys))),
                                     args.outputs, args.rejects, run_id)
-    per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, rejecting.get))
+    per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, set_apart.get,
+                                                    rejecting.get))
     check_staged(per_file)
     return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
 
@@ -250,8 +254,13 @@ def _per_file(files: int, conditions: dict[str, Column]) -> list[Column]:
 
 
 def _entering_exprs(files: int) -> list[Column]:
-    """Over every prepared row as it enters the collapse: rows read and valid."""
+    """Over the rows of the collapse's side of the shuffle as they enter it: rows read and valid."""
     return _per_file(files, {"rows_read": F.lit(True), "rows_valid": F.col(REJECT_REASON).isNull()})
+
+
+def _set_apart_exprs(files: int) -> list[Column]:
+    """Over the rows of the rejects' side of the shuffle: the rest of the rows read."""
+    return _per_file(files, {"rows_read": F.lit(True)})
 
 
 def _ranking_exprs(files: int) -> list[Column]:
@@ -267,13 +276,17 @@ def _rejects_exprs(files: int) -> list[Column]:
 
 
 def _observed_per_file(keys: list[str], *observed: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The observations' counts regrouped by source file (accounting.file_counts input)."""
+    """The observations' counts regrouped by source file (accounting.file_counts input); counts of one
+    name in several observations add up (rows read are counted on each side of the shuffle)."""
     if not all(observed):
         raise AccountingError("a write of the run reported no counts")
-    merged = {name: value for counts in observed for name, value in counts.items()}
-    return {key: {name.split(".", 1)[1]: value for name, value in merged.items()
-                  if name.split(".", 1)[0] == str(index)}
-            for index, key in enumerate(keys)}
+    per_file: dict[str, dict[str, Any]] = {key: {} for key in keys}
+    for counts in observed:
+        for name, value in counts.items():
+            index, count = name.split(".", 1)
+            mine = per_file[keys[int(index)]]
+            mine[count] = mine.get(count, 0) + value
+    return per_file
 
 
 def _upsert(args: JobArgs, staged_uri: str, candidates: int, warehouse: Warehouse | None) -> UpsertResult:

@@ -194,7 +194,7 @@ def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_i
      .withColumn("year", F.date_format(day, "yyyy"))
      .withColumn("month", F.date_format(day, "MM"))
      .withColumn("day", F.date_format(day, "dd"))
-     .repartition(1)  # rejects are few: one file per day; the parse before it stays parallel
+     .coalesce(1)  # one file per day; the job hands over the rejects' one partition of its shuffle
      .select(*REJECT_COLUMNS, "year", "month", "day")
      .write.mode("overwrite").partitionBy("year", "month", "day")
      # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.

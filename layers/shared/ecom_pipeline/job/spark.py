@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterable
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 # Settings that matter for a small cluster or a laptop; on Glue the service owns the session config.
 LOCAL_CONF: dict[str, str] = {
@@ -28,9 +30,10 @@ LOCAL_CONF: dict[str, str] = {
 # Runtime settings the job's plans and outputs rely on, set on Glue's session too.
 JOB_SQL_CONF: dict[str, str] = {
     # No adaptive execution, on Glue too (its default is on): the broadcasts are explicit, the rejects
-    # write reads the staging write's shuffle (`computed_once`), which a re-planned query shuffles again,
-    # and re-planning after every stage cost a Spark job per shuffle (10 -> 8 jobs per run locally; AQE's
-    # coalescing also merged the partitions into an odd count that left one of two cores idle).
+    # write reads its part of the staging write's shuffle (`shuffled_apart`), which a re-planned query
+    # would shuffle again, and re-planning after every stage cost a Spark job per shuffle (10 -> 8 jobs
+    # per run locally; AQE's coalescing also merged the partitions into an odd count that left one of two
+    # cores idle).
     "spark.sql.adaptive.enabled": "false",
     # The collapse keeps row 1 of a window per transaction_id. Spark 3.5 puts a per-group limit before
     # such a window; with ~1% duplicates it filters almost nothing and copies every row once more
@@ -67,18 +70,76 @@ def get_spark(master: str = "local[*]", app_name: str = "process_transactions",
     return spark
 
 
-def computed_once(frame: DataFrame) -> DataFrame:
-    """`frame` as a DataFrame over the RDD of its own physical plan, partitioning kept.
+def shuffled_apart(frame: DataFrame, key: str, apart: Column) -> tuple[DataFrame, DataFrame]:
+    """`frame` in one shuffle, as two DataFrames over disjoint partitions of it: the rows where `apart`
+    is false hash-partitioned by `key` exactly as `repartition(key)` places them, and the rows where it
+    is true in one partition of their own.
 
-    Every action over the result runs that one RDD: a shuffle in it is computed by the first action,
-    and later actions read its files again (Spark skips a map stage whose output exists). Nothing is
-    copied or stored beyond the shuffle files Spark writes anyway (a checkpoint copied every row into
-    the block store), and a lost shuffle file is recomputed from the lineage like in any Spark job.
-    The plan's partitioning is declared on the result, so a window by the same key adds no shuffle.
-    Spark builds its checkpoints' plans the same way (`LogicalRDD.fromDataset`), minus the copy.
+    Every action over either DataFrame reads the same shuffle: the first computes it, later ones read
+    its files again (Spark skips a map stage whose output exists), and each reads only its own
+    partitions, so the few rows set apart are not found by reading all the others again. Nothing is
+    copied or stored beyond the shuffle files Spark writes anyway, and a lost shuffle file is recomputed
+    from the lineage as in any Spark job. The keyed side declares its partitioning, which is the real
+    one, so a window by `key` adds no shuffle; the other declares one partition.
+
+    The public API can neither choose a row's partition nor read part of a shuffle, hence the JVM:
+    the shuffle is hash-partitioned by a small integer chosen so that its hash lands each row where it
+    belongs (`_landing_values`), and each side is a DataFrame over a pruned view of the shuffle's RDD,
+    built as Spark builds a checkpoint's (`LogicalRDD`), minus the copy.
     """
-    jvm: Any = frame.sparkSession._jvm  # py4j: the public API has no checkpoint-free form of this
-    jdf = frame._jdf
-    logical_rdd = getattr(getattr(jvm.org.apache.spark.sql.execution, "LogicalRDD$"), "MODULE$")
-    plan = logical_rdd.fromDataset(jdf.queryExecution().toRdd(), jdf, False)
-    return DataFrame(jvm.org.apache.spark.sql.Dataset.ofRows(jdf.sparkSession(), plan), frame.sparkSession)
+    spark = frame.sparkSession
+    jvm: Any = spark._jvm  # py4j: see above
+    keyed = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)  # 200: Spark's default
+    landing = F.array(*[F.lit(value) for value in _landing_values(jvm, keyed + 1)])
+    target = F.when(apart, F.lit(keyed)).otherwise(F.pmod(F.hash(key), F.lit(keyed)))
+    shuffled = frame.repartition(keyed + 1, F.element_at(landing, target + 1))._jdf
+    rdd = shuffled.queryExecution().toRdd()
+    physical = jvm.org.apache.spark.sql.catalyst.plans.physical
+    by_key = physical.HashPartitioning(_seq(jvm, [shuffled.col(key).expr()]), keyed)
+    single = getattr(getattr(physical, "SinglePartition$"), "MODULE$")
+    return (_over(frame, shuffled, _pruned(jvm, rdd, range(keyed)), by_key),
+            _over(frame, shuffled, _pruned(jvm, rdd, [keyed]), single))
+
+
+_LANDING: dict[int, tuple[int, ...]] = {}
+
+
+def _landing_values(jvm: Any, partitions: int) -> tuple[int, ...]:
+    """For each partition p < `partitions`, an integer that Spark's hash partitioning places in p.
+
+    Spark places a row in pmod(murmur3(value, seed 42), partitions); the hash is Spark's own function.
+    """
+    if partitions not in _LANDING:
+        # An instance with the seed: py4j looks up the static hashInt(int, int) by name alone and, as the
+        # JVM happens to list the methods, may find the instance's hashInt(int) first and fail.
+        murmur3 = jvm.org.apache.spark.unsafe.hash.Murmur3_x86_32(42)
+        found: dict[int, int] = {}
+        value = 0
+        while len(found) < partitions:
+            found.setdefault(murmur3.hashInt(value) % partitions, value)  # Python's % is pmod
+            value += 1
+        _LANDING[partitions] = tuple(found[partition] for partition in range(partitions))
+    return _LANDING[partitions]
+
+
+def _seq(jvm: Any, items: list[Any]) -> Any:
+    return jvm.org.apache.spark.api.python.PythonUtils.toSeq(items)
+
+
+def _pruned(jvm: Any, rdd: Any, partitions: Iterable[int]) -> Any:
+    """The partitions `partitions` of `rdd`, renumbered from 0 in their order."""
+    kept = getattr(getattr(jvm.scala.collection.immutable, "Set$"), "MODULE$").empty()
+    for partition in partitions:
+        kept = getattr(kept, "$plus")(partition)  # a Scala Set is the Int => Boolean filter asked for
+    return jvm.org.apache.spark.rdd.PartitionPruningRDD.create(rdd, kept)
+
+
+def _over(frame: DataFrame, shuffled: Any, rdd: Any, partitioning: Any) -> DataFrame:
+    """A DataFrame with `shuffled`'s columns over `rdd`, declaring `partitioning`."""
+    jvm: Any = frame.sparkSession._jvm
+    session = shuffled.sparkSession()
+    none = getattr(getattr(jvm.scala, "None$"), "MODULE$")
+    plan = jvm.org.apache.spark.sql.execution.LogicalRDD(
+        shuffled.queryExecution().analyzed().output(), rdd, partitioning, _seq(jvm, []), False,
+        session, none, none)
+    return DataFrame(jvm.org.apache.spark.sql.Dataset.ofRows(session, plan), frame.sparkSession)

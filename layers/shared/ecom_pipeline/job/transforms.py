@@ -183,7 +183,7 @@ def transaction_class(total: Column, small_max: Decimal, medium_max: Decimal) ->
             .otherwise(TransactionClass.LARGE.value))
 
 
-_RAW = "raw_"
+RAW: Final = "_raw"
 _TYPED = ("transaction_id", "customer_id", "product_id", "quantity", "price", "total_amount",
           "transaction_date", "payment_type", "status", "status_rank", FILE_INDEX,
           PRODUCT_NAME, CATEGORY, CUSTOMER_EMAIL)
@@ -192,13 +192,15 @@ _TYPED = ("transaction_id", "customer_id", "product_id", "quantity", "price", "t
 def prepare(validated: DataFrame) -> DataFrame:
     """Every row once, in the shape both outputs read: typed values for the valid rows, raw text for rejects.
 
-    Rejected rows carry their raw text (null for valid rows) and valid rows their dims (null for
-    rejects): the shuffle carries each value once, and each output selects only what it needs.
+    A rejected row carries its raw text in one RAW struct (null for a valid row, which then takes 8
+    bytes of the shuffle instead of 8 per raw column); a valid row carries its dims (null for rejects):
+    the shuffle carries each value once, and each output selects only what it needs.
     """
     valid = F.col(REJECT_REASON).isNull()
+    raw = F.struct(*[F.col(name) for name in (*TRANSACTION_COLUMNS, CORRUPT_RECORD)])
     return validated.select(
-        *[F.when(~valid, F.col(name)).alias(_RAW + name) for name in TRANSACTION_COLUMNS],
-        CORRUPT_RECORD, REJECT_REASON,
+        F.when(~valid, raw).alias(RAW),
+        REJECT_REASON,
         "transaction_id", "customer_id", "product_id",
         F.col(QUANTITY).alias("quantity"),
         F.col(PRICE).alias("price"),
@@ -211,13 +213,9 @@ def prepare(validated: DataFrame) -> DataFrame:
     )
 
 
-def by_transaction(prepared: DataFrame) -> DataFrame:
-    """Every prepared row hash-partitioned by transaction_id: the one shuffle of a run.
-
-    The collapse needs no other (its groups are whole inside a partition), and the rejects are read
-    from the same partitions, so both outputs come from one parse of the input.
-    """
-    return prepared.repartition("transaction_id")
+def rejected() -> Column:
+    """True for a row `prepare` marked as rejected."""
+    return F.col(REJECT_REASON).isNotNull()
 
 
 RANK: Final = "_rank"
@@ -229,9 +227,10 @@ def ranked(prepared: DataFrame) -> DataFrame:
     the duplicates it replaces.
 
     Rows are ordered by (date, status rank, input order) descending; input order is unique, so nothing
-    else decides. Given `by_transaction` output, the window sorts inside each partition with no shuffle
-    of its own; given anything else, Spark adds the shuffle. It measured faster than the max of a row
-    struct per key, which Spark can only aggregate by sorting too and then copies row by row.
+    else decides. Given rows hash-partitioned by transaction_id (the job's one shuffle), the window sorts
+    inside each partition with no shuffle of its own; given anything else, Spark adds the shuffle. It
+    measured faster than the max of a row struct per key, which Spark can only aggregate by sorting too
+    and then copies row by row.
     """
     latest_first = Window.partitionBy("transaction_id").orderBy(
         F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
@@ -255,7 +254,7 @@ def by_file(values: Sequence[Any]) -> Column:
     where a date or timestamp literal on its own is written into the Java source. So the next run in a
     session, with other keys, days or run time, compiles to the same code: Spark reuses the classes it
     compiled, and the JIT its machine code, instead of compiling every run anew. (The job applies it
-    after `computed_once`, where the file index is data, not a literal the optimizer could fold in.)
+    after the shuffle, where the file index is data, not a literal the optimizer could fold in.)
     """
     return F.element_at(F.array(*[F.lit(value) for value in values]), F.col(FILE_INDEX) + 1)
 
@@ -281,9 +280,9 @@ def rejects(prepared: DataFrame, keys: list[str], days: list[date], run_id: str)
     REJECT_DAY says which day's partition a reject belongs to: its own date when that is valid,
     otherwise the day its file stands for (`days`, in the order of `keys`).
     """
-    return prepared.where(F.col(REJECT_REASON).isNotNull()).select(
-        *[F.col(_RAW + name).alias(name) for name in TRANSACTION_COLUMNS],
-        F.col(CORRUPT_RECORD).alias("raw_record"),
+    return prepared.where(rejected()).select(
+        *[F.col(f"{RAW}.{name}").alias(name) for name in TRANSACTION_COLUMNS],
+        F.col(f"{RAW}.{CORRUPT_RECORD}").alias("raw_record"),
         REJECT_REASON,
         by_file(keys).alias(SOURCE_FILE),
         F.lit(run_id).alias(JOB_RUN_ID),
