@@ -1,8 +1,8 @@
 """Benchmark: the job's staging path (read, validate, join, total, class, collapse, write staged Parquet
 and rejects) on local[2] Spark against the same logic as ONE DuckDB SQL query over the same file.
 
-    .venv/bin/python benchmarks/bench_job.py                 # 1,000,000 rows, 5 warm repeats
-    .venv/bin/python benchmarks/bench_job.py --rows 200000 --repeats 3
+    .venv/bin/python benchmarks/bench_job.py                 # 1,000,000 rows, 3 sessions, 5 warm repeats
+    .venv/bin/python benchmarks/bench_job.py --rows 200000 --repeats 3 --sessions 1
 
 What is timed:
 - DuckDB: one `COPY (query) TO parquet` (validate, join, total, class, collapse, write) on 2 threads
@@ -13,6 +13,9 @@ What is timed:
   plus SparkSession start-up (JVM launch).
 - Spark warm: later runs in the same session, median of `--repeats` runs; the second run of the session
   (the issue's wording) is also reported on its own, against the DuckDB run just before it.
+- Sessions: all of the above in `--sessions` fresh processes (3 by default; the job's and the reference's
+  alternate). A cold or second run happens once per session, so its ratio is taken per session and the
+  headline is the median over the sessions, next to each session's own figure.
 - Floor, both engines warm: the CSV read with the same all-string schema and written straight back as
   Parquet, no logic at all. It says how much of the gap is the engines' own reader and writer.
 - Straightforward PySpark, cold and warm like the job, in a fresh process of its own with its own DuckDB
@@ -250,7 +253,8 @@ def worker(key: str, data: Path, out: Path, repeats: int, variant: str) -> dict[
     """In a fresh interpreter: DuckDB and Spark runs alternate, so both see the same machine load.
 
     Order: DuckDB, then Spark's session start and cold run, then `repeats` x (DuckDB, Spark warm).
-    `variant` is "job" (the job's `stage_batch`, then the floors) or "straightforward".
+    `variant` is "job" (the job's `stage_batch`), "job+floor" (the same, then the floors) or
+    "straightforward".
     """
     ctes = _duckdb_ctes(str(data / key), str(data / "dims/products.csv"), str(data / "dims/customers.csv"))
     duck = [duckdb_run(ctes, out / "duck-0")]
@@ -260,10 +264,11 @@ def worker(key: str, data: Path, out: Path, repeats: int, variant: str) -> dict[
 
     importlib.import_module("ecom_pipeline.job.entry")  # with the session start, not in the cold run
 
-    spark = get_spark("local[2]") if variant == "job" else straightforward_session()
+    job = variant.startswith("job")
+    spark = get_spark("local[2]") if job else straightforward_session()
     spark.range(1).count()  # the JVM and the session are up
     session_s = time.perf_counter() - t0
-    stage = job_stage if variant == "job" else straightforward_stage
+    stage = job_stage if job else straightforward_stage
     target = f"file://{out}/{variant}"
     jvm = int(spark._jvm.ProcessHandle.current().pid())
     runs: list[float] = []
@@ -280,12 +285,10 @@ def worker(key: str, data: Path, out: Path, repeats: int, variant: str) -> dict[
         runs.append(time.perf_counter() - start)
         cpus.append(_cpu_s(jvm) - cpu)
         jobs.append(len(tracker.getJobIdsForGroup(None)) - jobs_before)
-    if variant == "job":
-        floor = floors(spark, data / key, out, repeats)
-    else:  # what it wrote, read after the timed runs, to check against the job's counts
+    floor = floors(spark, data / key, out, repeats) if variant == "job+floor" else (0.0, 0.0)
+    if not job:  # what it wrote, read after the timed runs, to check against the job's counts
         counts = {"staged": spark.read.parquet(f"{target}/staged").count(),
                   "rejects": spark.read.option("header", "true").csv(f"{target}/rejects").count()}
-        floor = (0.0, 0.0)
     spark.stop()
     return {"session_start_s": session_s, "spark_runs": runs, "spark_cpu": cpus, "duck_runs": duck,
             "per_file": counts, "spark_jobs": jobs, "floor": floor}
@@ -296,6 +299,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sessions", type=int, default=3,
+                        help="fresh processes of each engine setup; cold and second runs: medians over them")
     parser.add_argument("--data", type=Path, default=None, help="reuse/generate data here")
     parser.add_argument("--no-straightforward", action="store_true",
                         help="skip the straightforward PySpark reference (halves the time)")
@@ -311,54 +316,78 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-job-"))
     data = args.data or work / "data"
+    key = transaction_key(DAY)
     try:
         csv = generate(data, args.rows)
         csv.read_bytes()  # both engines start with the file in the page cache
-        measured = _worker("job", transaction_key(DAY), data, work / "job", args.repeats)
-        reference = None if args.no_straightforward else _worker(
-            "straightforward", transaction_key(DAY), data, work / "straightforward", args.repeats)
+        # Sessions of the job and of the reference alternate, so a slower moment hits both.
+        sessions: list[dict[str, Any]] = []
+        references: list[dict[str, Any]] = []
+        for number in range(args.sessions):
+            sessions.append(_worker("job+floor" if number == 0 else "job", key, data, work / "job",
+                                    args.repeats))
+            if not args.no_straightforward:
+                references.append(_worker("straightforward", key, data, work / "straightforward",
+                                          args.repeats))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    spark_runs, duck_runs = measured["spark_runs"], measured["duck_runs"]
-    cold, warm = spark_runs[0], statistics.median(spark_runs[1:])
-    _same_rows("DuckDB (job's process)", [written for *_, written in duck_runs], measured["per_file"])
-    duck_cold, duck_cold_rejects, duck_cold_cpu, _ = duck_runs[0]
-    duck_warm = statistics.median(one for one, *_ in duck_runs[1:])
-    duck_warm_rejects = statistics.median(both for _, both, *_ in duck_runs[1:])
-    duck_warm_cpu = statistics.median(cpu for _, _, cpu, _ in duck_runs[1:])
-    spark_cpu = measured["spark_cpu"]
-    session = measured["session_start_s"]
-    ratio_cold, ratio_warm, ratio_second = _ratios(measured)
-    result = {
-        "rows": args.rows, "repeats": args.repeats, "load_average": list(os.getloadavg()),
-        "duckdb_one_query_s": {"before_cold": round(duck_cold, 3), "median_warm": round(duck_warm, 3)},
-        "duckdb_with_rejects_s": {"before_cold": round(duck_cold_rejects, 3),
-                                  "median_warm": round(duck_warm_rejects, 3)},
-        "spark_session_start_s": round(session, 3),
-        "spark_cold_run_s": round(cold, 3), "spark_warm_median_s": round(warm, 3),
-        "spark_runs_s": [round(r, 3) for r in spark_runs],
-        "ratio_cold_run": round(ratio_cold, 2),
-        "ratio_cold_incl_session_start": round((cold + session) / duck_cold, 2),
-        "ratio_warm": round(ratio_warm, 2),
-        "ratio_second_run": round(ratio_second, 2),
-        "ratio_cold_run_vs_duckdb_with_rejects": round(cold / duck_cold_rejects, 2),
-        "ratio_warm_vs_duckdb_with_rejects": round(warm / duck_warm_rejects, 2),
-        # CPU seconds do not grow with other processes' load the way wall time does.
-        "cpu_s": {"duckdb_cold": round(duck_cold_cpu, 2), "duckdb_warm_median": round(duck_warm_cpu, 2),
-                  "spark_cold": round(spark_cpu[0], 2),
-                  "spark_warm_median": round(statistics.median(spark_cpu[1:]), 2)},
-        "cpu_ratio_cold_run": round(spark_cpu[0] / duck_cold_cpu, 2),
-        "cpu_ratio_warm": round(statistics.median(spark_cpu[1:]) / duck_warm_cpu, 2),
-        "spark_jobs_per_run": measured["spark_jobs"],
+    for one in sessions:
+        _same_rows("DuckDB (job's process)", [written for *_, written in one["duck_runs"]], one["per_file"])
+    result = {"rows": args.rows, "repeats": args.repeats, "sessions": args.sessions,
+              "load_average": list(os.getloadavg()), **_summary(sessions)}
+    floor = sessions[0]["floor"]
+    result.update({
         # No logic: read the CSV as strings, write Parquet. Spark's floor against DuckDB's whole query.
-        "floor_csv_to_parquet_s": {"spark": round(measured["floor"][0], 3),
-                                   "duckdb": round(measured["floor"][1], 3)},
-        "ratio_spark_floor_vs_duckdb_query": round(measured["floor"][0] / duck_warm, 2),
-        "spark_per_file": measured["per_file"],
-    }
-    if reference is not None:
-        result["straightforward"] = _reference(reference, measured)
+        "floor_csv_to_parquet_s": {"spark": round(floor[0], 3), "duckdb": round(floor[1], 3)},
+        "ratio_spark_floor_vs_duckdb_query": round(floor[0] / result["duckdb_one_query_s"]["median_warm"], 2),
+        "spark_per_file": sessions[0]["per_file"],
+    })
+    if references:
+        result["straightforward"] = _reference(references, sessions)
     print(json.dumps(result, indent=2))
+
+
+def _median(values: Any) -> float:
+    return float(statistics.median(list(values)))
+
+
+def _summary(sessions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure per session, and its median over the sessions (the headline)."""
+    ratios = [_ratios(one) for one in sessions]
+    duck = [one["duck_runs"] for one in sessions]
+    runs = [one["spark_runs"] for one in sessions]
+    cpus = [one["spark_cpu"] for one in sessions]
+
+    def per_session(values: list[float], digits: int = 3) -> dict[str, Any]:
+        return {"median": round(_median(values), digits), "per_session": [round(v, digits) for v in values]}
+
+    warm = [_median(r[1:]) for r in runs]
+    duck_warm = [_median(one for one, *_ in d[1:]) for d in duck]
+    return {
+        "duckdb_one_query_s": {"before_cold": per_session([d[0][0] for d in duck]),
+                               "before_second": per_session([d[1][0] for d in duck]),
+                               "median_warm": round(_median(duck_warm), 3)},
+        "duckdb_with_rejects_s": {"median_warm": round(_median(_median(both for _, both, *_ in d[1:])
+                                                               for d in duck), 3)},
+        "spark_session_start_s": per_session([one["session_start_s"] for one in sessions]),
+        "spark_cold_run_s": per_session([r[0] for r in runs]),
+        "spark_second_run_s": per_session([r[1] for r in runs]),
+        "spark_warm_median_s": per_session(warm),
+        "spark_runs_s": [[round(x, 3) for x in r] for r in runs],
+        "ratio_cold_run": per_session([cold for cold, _, _ in ratios], 2),
+        "ratio_second_run": per_session([second for _, _, second in ratios], 2),
+        "ratio_warm": per_session([warm for _, warm, _ in ratios], 2),
+        "ratio_cold_incl_session_start": per_session(
+            [(r[0] + one["session_start_s"]) / d[0][0]
+             for r, one, d in zip(runs, sessions, duck, strict=True)], 2),
+        "ratio_warm_vs_duckdb_with_rejects": per_session(
+            [w / _median(both for _, both, *_ in d[1:]) for w, d in zip(warm, duck, strict=True)], 2),
+        # CPU seconds do not grow with other processes' load the way wall time does.
+        "cpu_s": {"duckdb_warm_median": round(_median(_median(c for _, _, c, _ in d[1:]) for d in duck), 2),
+                  "spark_cold": per_session([c[0] for c in cpus], 2),
+                  "spark_warm_median": round(_median(_median(c[1:]) for c in cpus), 2)},
+        "spark_jobs_per_run": sessions[0]["spark_jobs"],
+    }
 
 
 def _worker(variant: str, key: str, data: Path, out: Path, repeats: int) -> dict[str, Any]:
@@ -394,24 +423,26 @@ def _same_rows(who: str, written: list[dict[str, int]], per_file: dict[str, Any]
         raise SystemExit(f"{who} wrote {written}, the job {expected}")
 
 
-def _reference(reference: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+def _reference(references: list[dict[str, Any]], sessions: list[dict[str, Any]]) -> dict[str, Any]:
     """The straightforward version's ratios against its own DuckDB runs, and the job's gain over it."""
-    _same_rows("straightforward version", [reference["per_file"]], job["per_file"])
-    _same_rows("DuckDB (straightforward's process)", [written for *_, written in reference["duck_runs"]],
-               job["per_file"])
-    runs = reference["spark_runs"]
-    cold, warm = runs[0], statistics.median(runs[1:])
-    (ratio_cold, ratio_warm, ratio_second), (job_cold, job_warm, _) = _ratios(reference), _ratios(job)
+    expected = sessions[0]["per_file"]
+    for one in references:
+        _same_rows("straightforward version", [one["per_file"]], expected)
+        _same_rows("DuckDB (straightforward's process)", [written for *_, written in one["duck_runs"]],
+                   expected)
+    theirs, ours = [_ratios(one) for one in references], [_ratios(one) for one in sessions]
+    gains = [(t[0] / o[0], t[1] / o[1]) for t, o in zip(theirs, ours, strict=True)]
     return {
-        "outputs": reference["per_file"],
-        "spark_cold_run_s": round(cold, 3), "spark_warm_median_s": round(warm, 3),
-        "spark_runs_s": [round(r, 3) for r in runs],
-        "ratio_cold_run": round(ratio_cold, 2), "ratio_warm": round(ratio_warm, 2),
-        "ratio_second_run": round(ratio_second, 2),
-        "spark_jobs_per_run": reference["spark_jobs"],
-        # The two ran in different processes, one after the other: each is compared with the DuckDB runs
-        # of its own process, and the job's gain is the ratio of those ratios.
-        "job_gain_cold": round(ratio_cold / job_cold, 2), "job_gain_warm": round(ratio_warm / job_warm, 2),
+        "outputs": references[0]["per_file"],
+        "spark_runs_s": [[round(x, 3) for x in one["spark_runs"]] for one in references],
+        "ratio_cold_run": round(_median(t[0] for t in theirs), 2),
+        "ratio_second_run": round(_median(t[2] for t in theirs), 2),
+        "ratio_warm": round(_median(t[1] for t in theirs), 2),
+        "spark_jobs_per_run": references[0]["spark_jobs"],
+        # Each is compared with the DuckDB runs of its own process; the job's gain is the ratio of those
+        # ratios, session by session (the two ran back to back).
+        "job_gain_cold": round(_median(g[0] for g in gains), 2),
+        "job_gain_warm": round(_median(g[1] for g in gains), 2),
     }
 
 
