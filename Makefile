@@ -51,7 +51,7 @@ lint: $(STAMP) ## ruff over the repo
 typecheck: $(STAMP) ## mypy over the shared package
 	$(BIN)/mypy layers/shared/ecom_pipeline
 
-bench: $(STAMP) ## run the benchmarks recorded in docs/benchmarks.md (about 25 minutes)
+bench: $(STAMP) ## run the benchmarks recorded in docs/benchmarks.md (about 30 minutes)
 	$(BIN)/python benchmarks/bench_generator.py --rows 1000000 --baseline-rows 100000 --repeats 5
 	$(BIN)/python benchmarks/bench_job.py --repeats 5
 	$(BIN)/python benchmarks/bench_upsert.py --repeats 3
