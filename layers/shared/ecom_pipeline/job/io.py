@@ -183,6 +183,8 @@ def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_i
     """Write rejects as CSV under `<rejects_root>year=…/month=…/day=…/`; return the files' URIs.
 
     `rejects_root` is `<output_root>rejects/` unless the caller (the local CLI) says otherwise.
+    `rejects` should come in one partition (the job's rejects side of its shuffle): they are written by
+    one task, into one file per day, and whatever computes them upstream runs in that task too.
 
     Spark first writes into a run-scoped temporary directory (so concurrent runs never share a
     committer directory), then each day's file is renamed to `rejects-<run_id>-<n>.csv` in its
@@ -194,7 +196,7 @@ def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_i
      .withColumn("year", F.date_format(day, "yyyy"))
      .withColumn("month", F.date_format(day, "MM"))
      .withColumn("day", F.date_format(day, "dd"))
-     .coalesce(1)  # one file per day; the job hands over the rejects' one partition of its shuffle
+     .coalesce(1)  # one file per day
      .select(*REJECT_COLUMNS, "year", "month", "day")
      .write.mode("overwrite").partitionBy("year", "month", "day")
      # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Iterable
 from typing import Any
@@ -29,11 +30,10 @@ LOCAL_CONF: dict[str, str] = {
 
 # Runtime settings the job's plans and outputs rely on, set on Glue's session too.
 JOB_SQL_CONF: dict[str, str] = {
-    # No adaptive execution, on Glue too (its default is on): the broadcasts are explicit, the rejects
-    # write reads its part of the staging write's shuffle (`shuffled_apart`), which a re-planned query
-    # would shuffle again, and re-planning after every stage cost a Spark job per shuffle (10 -> 8 jobs
-    # per run locally; AQE's coalescing also merged the partitions into an odd count that left one of two
-    # cores idle).
+    # No adaptive execution, on Glue too (its default is on): the broadcasts are explicit; the job's one
+    # shuffle is read by partition number (`shuffled_apart`), which AQE's coalescing would renumber; and
+    # re-planning after every stage cost a Spark job per shuffle (10 -> 8 jobs per run locally; the
+    # coalescing also merged the partitions into an odd count that left one of two cores idle).
     "spark.sql.adaptive.enabled": "false",
     # The collapse keeps row 1 of a window per transaction_id. Spark 3.5 puts a per-group limit before
     # such a window; with ~1% duplicates it filters almost nothing and copies every row once more
@@ -90,7 +90,7 @@ def shuffled_apart(frame: DataFrame, key: str, apart: Column) -> tuple[DataFrame
     spark = frame.sparkSession
     jvm: Any = spark._jvm  # py4j: see above
     keyed = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)  # 200: Spark's default
-    landing = F.array(*[F.lit(value) for value in _landing_values(jvm, keyed + 1)])
+    landing = F.array(*[F.lit(value) for value in _landing_values(keyed + 1)])
     target = F.when(apart, F.lit(keyed)).otherwise(F.pmod(F.hash(key), F.lit(keyed)))
     shuffled = frame.repartition(keyed + 1, F.element_at(landing, target + 1))._jdf
     rdd = shuffled.queryExecution().toRdd()
@@ -101,25 +101,37 @@ def shuffled_apart(frame: DataFrame, key: str, apart: Column) -> tuple[DataFrame
             _over(frame, shuffled, _pruned(jvm, rdd, [keyed]), single))
 
 
-_LANDING: dict[int, tuple[int, ...]] = {}
+@functools.cache
+def _landing_values(partitions: int) -> tuple[int, ...]:
+    """For each partition p < `partitions`, an integer that Spark's hash partitioning places in p:
+    Spark places a row in pmod(murmur3(value, seed 42), partitions)."""
+    found: dict[int, int] = {}
+    value = 0
+    while len(found) < partitions:
+        found.setdefault(murmur3_int(value) % partitions, value)  # Python's % is pmod
+        value += 1
+    return tuple(found[partition] for partition in range(partitions))
 
 
-def _landing_values(jvm: Any, partitions: int) -> tuple[int, ...]:
-    """For each partition p < `partitions`, an integer that Spark's hash partitioning places in p.
+_32 = 0xFFFFFFFF
 
-    Spark places a row in pmod(murmur3(value, seed 42), partitions); the hash is Spark's own function.
+
+def murmur3_int(value: int, seed: int = 42) -> int:
+    """Spark's hash of an INT value (Murmur3 x86_32, `Murmur3_x86_32.hashInt`), as a signed int.
+
+    Computed here rather than asked of the JVM: a search over 200 partitions (Glue's default) takes
+    about 1,200 hashes, each a py4j round trip. tests/integration/test_job_spark.py pins it to Spark's.
     """
-    if partitions not in _LANDING:
-        # An instance with the seed: py4j looks up the static hashInt(int, int) by name alone and, as the
-        # JVM happens to list the methods, may find the instance's hashInt(int) first and fail.
-        murmur3 = jvm.org.apache.spark.unsafe.hash.Murmur3_x86_32(42)
-        found: dict[int, int] = {}
-        value = 0
-        while len(found) < partitions:
-            found.setdefault(murmur3.hashInt(value) % partitions, value)  # Python's % is pmod
-            value += 1
-        _LANDING[partitions] = tuple(found[partition] for partition in range(partitions))
-    return _LANDING[partitions]
+    def rotated(x: int, bits: int) -> int:
+        return ((x << bits) | (x >> (32 - bits))) & _32
+
+    k1 = rotated((value & _32) * 0xCC9E2D51 & _32, 15) * 0x1B873593 & _32
+    h1 = (rotated(seed ^ k1, 13) * 5 + 0xE6546B64) & _32
+    h1 ^= 4  # the input's length in bytes
+    h1 = ((h1 ^ (h1 >> 16)) * 0x85EBCA6B) & _32
+    h1 = ((h1 ^ (h1 >> 13)) * 0xC2B2AE35) & _32
+    h1 ^= h1 >> 16
+    return h1 - (1 << 32) if h1 & 0x80000000 else h1
 
 
 def _seq(jvm: Any, items: list[Any]) -> Any:
@@ -128,9 +140,7 @@ def _seq(jvm: Any, items: list[Any]) -> Any:
 
 def _pruned(jvm: Any, rdd: Any, partitions: Iterable[int]) -> Any:
     """The partitions `partitions` of `rdd`, renumbered from 0 in their order."""
-    kept = getattr(getattr(jvm.scala.collection.immutable, "Set$"), "MODULE$").empty()
-    for partition in partitions:
-        kept = getattr(kept, "$plus")(partition)  # a Scala Set is the Int => Boolean filter asked for
+    kept = _seq(jvm, list(partitions)).toSet()  # a Scala Set is the Int => Boolean filter asked for
     return jvm.org.apache.spark.rdd.PartitionPruningRDD.create(rdd, kept)
 
 
