@@ -113,7 +113,7 @@ def _landing_values(partitions: int) -> tuple[int, ...]:
     return tuple(found[partition] for partition in range(partitions))
 
 
-_32 = 0xFFFFFFFF
+_MASK32 = 0xFFFFFFFF
 
 
 def murmur3_int(value: int, seed: int = 42) -> int:
@@ -123,13 +123,13 @@ def murmur3_int(value: int, seed: int = 42) -> int:
     about 1,200 hashes, each a py4j round trip. tests/integration/test_job_spark.py pins it to Spark's.
     """
     def rotated(x: int, bits: int) -> int:
-        return ((x << bits) | (x >> (32 - bits))) & _32
+        return ((x << bits) | (x >> (32 - bits))) & _MASK32
 
-    k1 = rotated((value & _32) * 0xCC9E2D51 & _32, 15) * 0x1B873593 & _32
-    h1 = (rotated(seed ^ k1, 13) * 5 + 0xE6546B64) & _32
+    k1 = rotated((value & _MASK32) * 0xCC9E2D51 & _MASK32, 15) * 0x1B873593 & _MASK32
+    h1 = (rotated(seed ^ k1, 13) * 5 + 0xE6546B64) & _MASK32
     h1 ^= 4  # the input's length in bytes
-    h1 = ((h1 ^ (h1 >> 16)) * 0x85EBCA6B) & _32
-    h1 = ((h1 ^ (h1 >> 13)) * 0xC2B2AE35) & _32
+    h1 = ((h1 ^ (h1 >> 16)) * 0x85EBCA6B) & _MASK32
+    h1 = ((h1 ^ (h1 >> 13)) * 0xC2B2AE35) & _MASK32
     h1 ^= h1 >> 16
     return h1 - (1 << 32) if h1 & 0x80000000 else h1
 
