@@ -255,7 +255,7 @@ def _per_file(files: int, conditions: dict[str, Column]) -> list[Column]:
 
 def _entering_exprs(files: int) -> list[Column]:
     """Over the rows of the collapse's side of the shuffle as they enter it: rows read and valid."""
-    return _per_file(files, {"rows_read": F.lit(True), "rows_valid": F.col(REJECT_REASON).isNull()})
+    return _per_file(files, {"rows_read": F.lit(True), "rows_valid": ~transforms.rejected()})
 
 
 def _set_apart_exprs(files: int) -> list[Column]:

@@ -196,7 +196,7 @@ def prepare(validated: DataFrame) -> DataFrame:
     bytes of the shuffle instead of 8 per raw column); a valid row carries its dims (null for rejects):
     the shuffle carries each value once, and each output selects only what it needs.
     """
-    valid = F.col(REJECT_REASON).isNull()
+    valid = ~rejected()
     raw = F.struct(*[F.col(name) for name in (*TRANSACTION_COLUMNS, CORRUPT_RECORD)])
     return validated.select(
         F.when(~valid, raw).alias(RAW),
@@ -234,7 +234,7 @@ def ranked(prepared: DataFrame) -> DataFrame:
     """
     latest_first = Window.partitionBy("transaction_id").orderBy(
         F.col("transaction_date").desc(), F.col("status_rank").desc(), F.col(INPUT_ORDER).desc())
-    return prepared.where(F.col(REJECT_REASON).isNull()).withColumn(RANK, F.row_number().over(latest_first))
+    return prepared.where(~rejected()).withColumn(RANK, F.row_number().over(latest_first))
 
 
 def winners(ranked_rows: DataFrame) -> DataFrame:
