@@ -6,6 +6,7 @@ import csv
 import json
 import runpy
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -163,19 +164,28 @@ def _shuffle_files(spark: SparkSession) -> list[Path]:
 def test_rejects_survive_losing_the_shuffle_files(
         spark: SparkSession, first_run: tuple[str, Path, RunReport], generated_dataset: GeneratedDataset,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rejects write reads the staging write's shuffle again. An executor lost in between takes its
-    shuffle files along: Spark recomputes them from the input, and the run ends exactly as an
-    undisturbed one."""
-    write_staged = io.write_staged
+    """Both writes read one shuffle. An executor lost after the staging write is done takes the shuffle
+    files along before the rejects write reads them: Spark recomputes them from the input, and the run
+    ends exactly as an undisturbed one."""
+    write_staged, write_rejects = io.write_staged, io.write_rejects
     lost: list[Path] = []
+    staging_done = threading.Event()
 
     def write_then_lose_the_shuffle_files(facts: Any, uri: str) -> None:
-        write_staged(facts, uri)
-        for file in _shuffle_files(spark):
-            file.unlink()  # what a lost executor leaves behind
-            lost.append(file)
+        try:
+            write_staged(facts, uri)
+            for file in _shuffle_files(spark):
+                file.unlink()  # what a lost executor leaves behind
+                lost.append(file)
+        finally:
+            staging_done.set()
+
+    def write_after_the_loss(*args: Any) -> list[str]:
+        assert staging_done.wait(timeout=300), "the staging write never ended"
+        return write_rejects(*args)
 
     monkeypatch.setattr(io, "write_staged", write_then_lose_the_shuffle_files)
+    monkeypatch.setattr(io, "write_rejects", write_after_the_loss)
     _, out, report = first_run
     again = run_job(spark, job_args(fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset),
                                     generated_dataset, tmp_path / "out", generated_dataset.transaction_keys,
@@ -243,6 +253,50 @@ def test_a_failing_rejects_write_fails_the_run(
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
     with pytest.raises(OSError, match="No space left"):
         run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
+    assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
+
+
+def test_when_both_writes_fail_the_run_fails_with_both_errors(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writes run side by side: a failed staging write still waits for the rejects write, and
+    neither error is lost."""
+    def staging_fails(*_: Any) -> None:
+        raise OSError("staging: access denied")
+
+    def rejects_fail(*_: Any) -> list[str]:
+        raise OSError("rejects: no space left on device")
+
+    monkeypatch.setattr(io, "write_staged", staging_fails)
+    monkeypatch.setattr(io, "write_rejects", rejects_fail)
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    with pytest.raises(OSError, match="rejects: no space") as failed:
+        run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
+    assert "staging: access denied" in str(failed.value.__context__)
+    assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
+
+
+def test_a_failing_staging_write_fails_the_run_after_the_rejects_write_ends(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    write_rejects = io.write_rejects
+    rejects_ended = threading.Event()
+
+    def staging_fails(*_: Any) -> None:
+        raise OSError("staging: access denied")
+
+    def rejects_take_their_time(*args: Any) -> list[str]:
+        try:
+            return write_rejects(*args)
+        finally:
+            rejects_ended.set()
+
+    monkeypatch.setattr(io, "write_staged", staging_fails)
+    monkeypatch.setattr(io, "write_rejects", rejects_take_their_time)
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    with pytest.raises(OSError, match="staging: access denied"):
+        run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
+    assert rejects_ended.is_set()  # no Spark job of the run is left running behind the failure
     assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
 
 

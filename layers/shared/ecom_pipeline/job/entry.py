@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pyspark.sql import Column, Observation, SparkSession
 from pyspark.sql import functions as F
+from pyspark.util import inheritable_thread_target
 
 from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
 from ecom_pipeline.job import io, transforms
@@ -208,12 +210,13 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     """Read, validate, enrich and collapse `good` files; write staged Parquet and rejects; count per file.
 
     One parse and one shuffle: every row is validated once; the valid rows are hash-partitioned by
-    transaction_id and the rejects set apart in a partition of their own (`shuffled_apart`). The staging
-    write computes the shuffle and collapses the valid rows inside their partitions; the rejects write
-    reads only the rejects' partition. The counts are observed metrics of the writes, each identity's
-    sides taken at different points (accounting): rows read as they leave the shuffle on either side,
-    valid rows as they enter the collapse, candidates and duplicates as the collapse ranks them, rejects
-    by reason as they reach the rejects writer. No extra Spark job.
+    transaction_id and the rejects set apart in a partition of their own (`shuffled_apart`). The two
+    writes run at the same time over that one shuffle: the staging write collapses the valid rows inside
+    their partitions, the rejects write reads only the rejects' partition. The counts are observed
+    metrics of the writes, each identity's sides taken at different points (accounting): rows read as
+    they leave the shuffle on either side, valid rows as they enter the collapse, candidates and
+    duplicates as the collapse ranks them, rejects by reason as they reach the rejects writer. No extra
+    Spark job.
     """
     products, customers = io.read_dims(spark, io.resolve(args.dims, PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
                                        io.resolve(args.dims, CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
@@ -224,14 +227,24 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     entering, ranking, set_apart, rejecting = (
         Observation(f"{name}-{run_id}") for name in ("read", "ranked", "set-apart", "rejects"))
     staged_uri = io.staging_uri(args.outputs, run_id)
-    ranked = transforms.ranked(valid.observe(entering, *_entering_exprs(len(keys))))
-    winners = transforms.winners(ranked.observe(ranking, *_ranking_exprs(len(keys))))
-    io.write_staged(transforms.to_facts(winners, keys=keys, run_id=run_id, run_at=run_at,
-                                        small_max=args.small_max, medium_max=args.medium_max), staged_uri)
     rejects = transforms.rejects(rejected.observe(set_apart, *_set_apart_exprs(len(keys))), keys,
                                  [source.day for source in good], run_id)
-    reject_files = io.write_rejects(rejects.observe(rejecting, *_rejects_exprs(len(keys))),
-                                    args.outputs, args.rejects, run_id)
+    # The two writes run side by side: Spark computes their shared shuffle once for both, and the
+    # rejects' planning, task, commit and renames take time the staging write leaves a core free in.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rejects-write") as beside:
+        rejects_written = beside.submit(inheritable_thread_target(io.write_rejects),
+                                        rejects.observe(rejecting, *_rejects_exprs(len(keys))),
+                                        args.outputs, args.rejects, run_id)
+        try:
+            ranked = transforms.ranked(valid.observe(entering, *_entering_exprs(len(keys))))
+            winners = transforms.winners(ranked.observe(ranking, *_ranking_exprs(len(keys))))
+            io.write_staged(transforms.to_facts(winners, keys=keys, run_id=run_id, run_at=run_at,
+                                                small_max=args.small_max, medium_max=args.medium_max),
+                            staged_uri)
+        finally:
+            # Waits for the rejects write whatever the staging write did; its error, if any, is raised
+            # (with the staging write's as its context when both failed).
+            reject_files = rejects_written.result()
     per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, set_apart.get,
                                                     rejecting.get))
     check_staged(per_file)
