@@ -198,15 +198,17 @@ def straightforward_session() -> Any:
 
 
 def job_stage(spark: Any, data: Path, key: str, out: str, run_id: str) -> dict[str, object]:
-    """One run of the job's staging path (`stage_batch`) over `key`; its counts per file."""
+    """One run of the job's staging path (`stage_batch`, then the rejects published) over `key`; its
+    counts per file."""
     from ecom_pipeline.job.entry import JobArgs, stage_batch
-    from ecom_pipeline.job.io import source_files
+    from ecom_pipeline.job.io import publish_rejects, source_files
 
     args = JobArgs.model_validate({
         "source_keys": [key], "data_bucket": "bench", "warehouse_url": "duckdb:///unused",
         "input_root": f"file://{data}/", "output_root": f"{out}/", "JOB_RUN_ID": run_id})
     staged = stage_batch(spark, args, source_files(args.source_keys, args.inputs, DAY), run_id,
                          datetime.now(UTC))
+    publish_rejects(spark, staged.rejects_uri, args.rejects, run_id)  # the job does it after the upsert
     return {name: vars(counts) for name, counts in staged.per_file.items()}
 
 

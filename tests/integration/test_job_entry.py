@@ -256,6 +256,28 @@ def test_a_failing_rejects_write_fails_the_run(
     assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
 
 
+def test_a_run_whose_upsert_fails_publishes_no_rejects_for_its_retry_to_double(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    out = tmp_path / "out"
+
+    class Unavailable:
+        def upsert_facts(self, staged: str, expected_rows: int | None = None) -> Any:
+            raise ConnectionError("the warehouse is unavailable")
+
+    with pytest.raises(ConnectionError, match="unavailable"):
+        run_job(spark, job_args(url, generated_dataset, out, generated_dataset.transaction_keys,
+                                JOB_RUN_ID="attempt-1"), warehouse=Unavailable())  # type: ignore[arg-type]
+    assert _rejects(out) == []
+
+    retry = run_job(spark, job_args(url, generated_dataset, out, generated_dataset.transaction_keys,
+                                    JOB_RUN_ID="attempt-2"))
+    rejects = _rejects(out)
+    assert len(rejects) == retry.accounting["rows_rejected"] > 0
+    assert {row["job_run_id"] for row in rejects} == {"attempt-2"}
+    assert not list((out / "staging").glob("attempt-2*"))  # the retry leaves nothing staged behind
+
+
 def test_when_both_writes_fail_the_run_fails_with_both_errors(
         spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

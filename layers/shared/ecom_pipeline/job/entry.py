@@ -194,11 +194,11 @@ def run_job(spark: SparkSession, args: JobArgs, warehouse: Warehouse | None = No
 
 @dataclass
 class Staged:
-    """What staging left behind: per-file counts, the staged batch, the reject files."""
+    """What staging left behind: per-file counts, the staged batch, the rejects not yet published."""
 
     per_file: dict[str, FileCounts]
     staged_uri: str
-    reject_files: list[str]
+    rejects_uri: str
 
     @property
     def candidates(self) -> int:
@@ -227,14 +227,14 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     entering, ranking, set_apart, rejecting = (
         Observation(f"{name}-{run_id}") for name in ("read", "ranked", "set-apart", "rejects"))
     staged_uri = io.staging_uri(args.outputs, run_id)
+    rejects_uri = io.rejects_temporary_uri(args.outputs, run_id)
     rejects = transforms.rejects(rejected.observe(set_apart, *_set_apart_exprs(len(keys))), keys,
                                  [source.day for source in good], run_id)
     # The two writes run side by side: Spark computes their shared shuffle once for both, and the
     # rejects' planning, task, commit and renames take time the staging write leaves a core free in.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rejects-write") as beside:
         rejects_written = beside.submit(inheritable_thread_target(io.write_rejects),
-                                        rejects.observe(rejecting, *_rejects_exprs(len(keys))),
-                                        args.outputs, args.rejects, run_id)
+                                        rejects.observe(rejecting, *_rejects_exprs(len(keys))), rejects_uri)
         try:
             ranked = transforms.ranked(valid.observe(entering, *_entering_exprs(len(keys))))
             winners = transforms.winners(ranked.observe(ranking, *_ranking_exprs(len(keys))))
@@ -244,18 +244,21 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
         finally:
             # Waits for the rejects write whatever the staging write did; its error, if any, is raised
             # (with the staging write's as its context when both failed).
-            reject_files = rejects_written.result()
+            rejects_written.result()
     per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, set_apart.get,
                                                     rejecting.get))
     check_staged(per_file)
-    return Staged(per_file=per_file, staged_uri=staged_uri, reject_files=reject_files)
+    return Staged(per_file=per_file, staged_uri=staged_uri, rejects_uri=rejects_uri)
 
 
 def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,
           report: RunReport, warehouse: Warehouse | None) -> tuple[dict[str, FileCounts], UpsertResult]:
     staged = stage_batch(spark, args, good, run_id, run_at)
-    report.staged_uri, report.reject_files = staged.staged_uri, staged.reject_files
+    report.staged_uri = staged.staged_uri
     upsert = _upsert(args, staged.staged_uri, staged.candidates, warehouse)
+    # Published once the facts are in: a run failing before then leaves its rejects in the staging
+    # prefix (expired there with the staged batch), not beside the rejects of the run that retries it.
+    report.reject_files = io.publish_rejects(spark, staged.rejects_uri, args.rejects, run_id)
     io.delete_tree(spark, staged.staged_uri)  # loaded: the staged copy has served its purpose
     return staged.per_file, upsert
 

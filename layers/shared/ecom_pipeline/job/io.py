@@ -179,18 +179,18 @@ def delete_tree(spark: SparkSession, uri: str) -> None:
     fs.delete(path, True)
 
 
-def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_id: str) -> list[str]:
-    """Write rejects as CSV under `<rejects_root>year=…/month=…/day=…/`; return the files' URIs.
+def rejects_temporary_uri(output_root: str, run_id: str) -> str:
+    """Where a run's rejects wait, written but not yet published (under the staging prefix)."""
+    return resolve(output_root, f"{STAGING_PREFIX}{run_id}-rejects/")
 
-    `rejects_root` is `<output_root>rejects/` unless the caller (the local CLI) says otherwise.
+
+def write_rejects(rejects: DataFrame, temporary: str) -> None:
+    """Write rejects as CSV under `<temporary>year=…/month=…/day=…/` (`publish_rejects` moves them).
+
     `rejects` should come in one partition (the job's rejects side of its shuffle): they are written by
-    one task, into one file per day, and whatever computes them upstream runs in that task too.
-
-    Spark first writes into a run-scoped temporary directory (so concurrent runs never share a
-    committer directory), then each day's file is renamed to `rejects-<run_id>-<n>.csv` in its
-    partition: a retried run overwrites its own files and never touches another run's.
+    one task, into one file per day, and whatever computes them upstream runs in that task too. The
+    directory is the run's own, so concurrent runs never share a committer directory.
     """
-    temporary = resolve(output_root, f"{STAGING_PREFIX}{run_id}-rejects/")
     day = F.col(REJECT_DAY)
     (rejects
      .withColumn("year", F.date_format(day, "yyyy"))
@@ -202,10 +202,17 @@ def write_rejects(rejects: DataFrame, output_root: str, rejects_root: str, run_i
      # Raw values exactly as read: the CSV writer would trim surrounding blanks by default.
      .options(header="true", ignoreLeadingWhiteSpace="false", ignoreTrailingWhiteSpace="false", **RFC_4180)
      .csv(temporary))
-    return _publish_rejects(rejects.sparkSession, temporary, rejects_root.rstrip("/") + "/", run_id)
 
 
-def _publish_rejects(spark: SparkSession, temporary: str, rejects_root: str, run_id: str) -> list[str]:
+def publish_rejects(spark: SparkSession, temporary: str, rejects_root: str, run_id: str) -> list[str]:
+    """Move the files `write_rejects` left in `temporary` into `<rejects_root>year=…/month=…/day=…/` as
+    `rejects-<run_id>-<n>.csv`; return their URIs.
+
+    The job publishes only once the warehouse has taken the run's facts: a run that fails before then
+    leaves no rejects behind for its retry (a new run id) to write again beside its own. A run retried
+    under the same id overwrites its own files and never touches another run's. The rejects root may
+    be on another file system or bucket than the temporary directory.
+    """
     fs, root = _fs_path(spark, temporary)
     published: list[str] = []
     if not fs.exists(root):
@@ -222,12 +229,16 @@ def _publish_rejects(spark: SparkSession, temporary: str, rejects_root: str, run
             raise RuntimeError(f"reject file outside a day partition: {path}")
         moves.append((path, f"year={match[1]}/month={match[2]}/day={match[3]}/"))
     jvm: Any = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    rejects_root = rejects_root.rstrip("/") + "/"
     for number, (source, partition) in enumerate(sorted(moves, key=lambda m: str(m[0]))):
-        target = jvm.org.apache.hadoop.fs.Path(f"{rejects_root}{partition}rejects-{run_id}-{number:03d}.csv")
-        fs.mkdirs(target.getParent())
-        if fs.exists(target):
-            fs.delete(target, False)
-        if not fs.rename(source, target):
+        target_fs, target = _fs_path(spark, f"{rejects_root}{partition}rejects-{run_id}-{number:03d}.csv")
+        target_fs.mkdirs(target.getParent())
+        if target_fs.exists(target):
+            target_fs.delete(target, False)
+        # Copied, then deleted: a rename cannot cross file systems or buckets (the files are small,
+        # and on S3 a rename is a copy and a delete anyway).
+        if not jvm.org.apache.hadoop.fs.FileUtil.copy(fs, source, target_fs, target, True, conf):
             raise OSError(f"could not move {source} to {target}")
         published.append(str(target))
     fs.delete(root, True)
