@@ -91,8 +91,20 @@ def test_wrong_dim_header_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "customers.csv"
     path.write_text("customer_id,name,email\nC1,Ann,a@x\n")
 
-    with pytest.raises(DimFileError, match=r"customers\.csv:1: header must be"):
+    with pytest.raises(DimFileError, match=r"customers\.csv:1: header 'customer_id,name,email' is not"):
         read_dim_csv(f"file://{path}", DIM_CUSTOMERS)
+
+
+def test_dim_header_follows_the_jobs_rule_a_bom_is_ignored_and_names_are_not_trimmed(
+        tmp_path: Path) -> None:
+    with_bom = tmp_path / "bom.csv"
+    with_bom.write_bytes(("\ufeff" + HEADER + "P1,Widget,Tools,10.50,S1\r\n").encode("utf-8"))
+    assert read_dim_csv(str(with_bom), DIM_PRODUCTS) == [["P1", "Widget", "Tools", "10.50", "S1"]]
+
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(HEADER.replace(",", " , ", 1) + "P1,Widget,Tools,10.50,S1\n")
+    with pytest.raises(DimFileError, match=r"spaced\.csv:1: header 'product_id , product_name"):
+        read_dim_csv(str(spaced), DIM_PRODUCTS)
 
 
 def test_quoted_fields_and_blank_lines_are_read(tmp_path: Path) -> None:

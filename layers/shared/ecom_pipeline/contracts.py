@@ -27,6 +27,19 @@ PRODUCTS_HEADER: Final = ",".join(PRODUCT_COLUMNS)
 CUSTOMERS_HEADER: Final = ",".join(CUSTOMER_COLUMNS)
 TRANSACTIONS_HEADER: Final = ",".join(TRANSACTION_COLUMNS)
 
+_SHOWN = 120  # characters of a wrong header quoted in the error
+
+
+def header_problem(name: str, header: str | None, expected: str) -> str | None:
+    """Why a file's first line `header` (BOM and line end removed) is not `expected`, naming the file
+    and showing a short excerpt; None if it is. The job and the dims load use this one rule."""
+    if header == expected:
+        return None
+    if header is None:
+        return f"{name}: the file is empty (no header line)"
+    shown = repr(header) if len(header) <= _SHOWN else f"{header[:_SHOWN]!r}… (a longer line)"
+    return f"{name}: header {shown} is not {expected!r}"
+
 
 # --- Status precedence -----------------------------------------------------------------------------
 class Status(StrEnum):

@@ -14,7 +14,7 @@ from typing import Any, Final
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_pipeline.contracts import CUSTOMERS_HEADER, PRODUCTS_HEADER, TRANSACTIONS_HEADER
+from ecom_pipeline.contracts import CUSTOMERS_HEADER, PRODUCTS_HEADER, TRANSACTIONS_HEADER, header_problem
 from ecom_pipeline.job.schema import (
     CORRUPT_RECORD,
     FILE_INDEX,
@@ -93,7 +93,6 @@ def _fs_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
 # A header is ~80 characters; a first line is read up to this many bytes (a file with no newline, or
 # binary garbage, must not be read whole into memory or into the error message).
 FIRST_LINE_LIMIT: Final = 64 * 1024
-_SHOWN = 120
 
 
 def read_first_line(spark: SparkSession, uri: str) -> str | None:
@@ -108,16 +107,6 @@ def read_first_line(spark: SparkSession, uri: str) -> str | None:
     finally:
         reader.close()
     return None if line is None else str(line).lstrip("\ufeff").rstrip("\r")
-
-
-def header_problem(name: str, header: str | None, expected: str) -> str | None:
-    """Why `header` is not `expected`, naming the file and showing a short excerpt; None if it is."""
-    if header == expected:
-        return None
-    if header is None:
-        return f"{name}: the file is empty (no header line)"
-    shown = repr(header) if len(header) <= _SHOWN else f"{header[:_SHOWN]!r}… (a longer line)"
-    return f"{name}: header {shown} is not {expected!r}"
 
 
 def check_header(spark: SparkSession, source: SourceFile) -> None:

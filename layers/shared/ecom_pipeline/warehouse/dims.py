@@ -59,19 +59,21 @@ def read_dim_csv(location: str, table: Table) -> list[list[str]]:
     path = local_path(location)
     expected = _EXPECTED_HEADER[table.name]
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        handle = path.open(newline="", encoding="utf-8-sig")  # a BOM is not part of the header
     except OSError as exc:
         raise DimFileError(f"{path}: cannot read {table.name} file: {exc}") from exc
     rows: list[list[str]] = []
     seen: dict[str, int] = {}
     with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != expected:
-            raise DimFileError(f"{path}:1: header must be {','.join(expected)!r}, got {header!r}")
+        # The job's rule exactly (contracts.header_problem): the first line as it is, no trimming.
+        first = handle.readline()
+        header = first.removesuffix("\n").removesuffix("\r") if first else None
+        if problem := contracts.header_problem(f"{path}:1", header, ",".join(expected)):
+            raise DimFileError(problem)
         key_index = expected.index(table.key)
+        reader = csv.reader(handle)
         for row in reader:
-            line = reader.line_num
+            line = reader.line_num + 1  # the header was read before the reader's count began
             if not row:
                 continue  # a blank line carries no row
             if len(row) != len(expected):
