@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import runpy
+import shutil
 import sys
 import threading
 from collections import Counter
@@ -276,6 +277,27 @@ def test_a_run_whose_upsert_fails_publishes_no_rejects_for_its_retry_to_double(
     assert len(rejects) == retry.accounting["rows_rejected"] > 0
     assert {row["job_run_id"] for row in rejects} == {"attempt-2"}
     assert not list((out / "staging").glob("attempt-2*"))  # the retry leaves nothing staged behind
+
+
+def test_a_key_with_glob_characters_is_read_as_that_one_file(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    """Spark's reader takes a path as a glob pattern; S3 keys may hold `[`, `{`, `*` and `?`."""
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    day = generated_dataset.transaction_files[0]
+    odd = tmp_path / "in" / "transactions/year=2023/month=03/day=15/transactions_2023-03-15 [copy {1}] *?.csv"
+    odd.parent.mkdir(parents=True)
+    shutil.copy(day, odd)
+    # What the name matches as a pattern: read instead, it would give one row.
+    odd.with_name("transactions_2023-03-15 1 1 x.csv").write_text(
+        TRANSACTIONS_HEADER + "\nT1,C1,P1,1,1.00,2023-03-15,PayPal,Pending\n")
+    key = str(odd.relative_to(tmp_path / "in"))
+
+    report = run_job(spark, job_args(url, generated_dataset, tmp_path / "out", [key],
+                                     input_root=f"file://{tmp_path}/in/",
+                                     dims_root=f"file://{generated_dataset.root}/dims/"))
+
+    assert report.accounting["rows_read"] == sum(oracle(generated_dataset, 0).values())
+    assert query(url, "SELECT DISTINCT source_file FROM fact_transactions") == [(key,)]
 
 
 def test_when_both_writes_fail_the_run_fails_with_both_errors(

@@ -116,6 +116,16 @@ def check_header(spark: SparkSession, source: SourceFile) -> None:
         raise WrongHeader(problem)
 
 
+_GLOB_CHARACTERS = re.compile(r"([\\{}\[\]*?])")
+
+
+def literal_path(uri: str) -> str:
+    """`uri` as Spark's file reader must be given it to read that one file: the reader takes a path as
+    a glob pattern, so a key with `[`, `{`, `*`, `?` or a backslash in its name (S3 allows them) would
+    match nothing, or other files; each is escaped."""
+    return _GLOB_CHARACTERS.sub(r"\\\1", uri)
+
+
 def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
     """All rows of `files` (headers already checked), in input order, tagged with their file index.
 
@@ -126,7 +136,7 @@ def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame
     if not files:
         raise ValueError("no source files to read")
     frames = [
-        spark.read.schema(RAW_TRANSACTIONS).options(**CSV_OPTIONS).csv(source.uri)
+        spark.read.schema(RAW_TRANSACTIONS).options(**CSV_OPTIONS).csv(literal_path(source.uri))
         .withColumn(FILE_INDEX, F.lit(index))
         for index, source in enumerate(files)
     ]
@@ -147,8 +157,8 @@ def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tup
         if problem:
             raise WrongDimsHeader(problem)
     options = {"header": "true", "mode": "PERMISSIVE", **RFC_4180}
-    products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(products_uri)
-    customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(customers_uri)
+    products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(literal_path(products_uri))
+    customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(literal_path(customers_uri))
     return products, customers
 
 
