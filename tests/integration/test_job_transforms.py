@@ -308,6 +308,16 @@ def test_dims_are_matched_trimmed_as_the_warehouse_stores_them(spark: SparkSessi
         ("Lamp", "Home", "al@example.com")]
 
 
+def test_a_customer_email_longer_than_the_warehouse_holds_fails_naming_it(
+        spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+    customers = spark.createDataFrame([("C1", "Al", "Lee", "a" * 257 + "@example.com", "Gold")],
+                                      "customer_id string, first_name string, last_name string, "
+                                      "email string, membership_level string")
+
+    with pytest.raises(Exception, match="dim_customers: a email longer than 256 bytes"):
+        stage(spark, (dims[0], customers), [raw_frame(spark, [{}])])
+
+
 def test_a_dims_value_longer_than_the_warehouse_holds_fails_naming_it(
         spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
     products = spark.createDataFrame([("P1", "x" * 257, "Tools", "1.00", "S1")],
