@@ -56,6 +56,13 @@ def oracle(data: GeneratedDataset, index: int) -> Counter[str]:
     return Counter(str(classify_row(line, products, customers)) for line in lines)
 
 
+class Unavailable:
+    """A warehouse that refuses every upsert (as one that is down does)."""
+
+    def upsert_facts(self, staged: str, expected_rows: int | None = None) -> Any:
+        raise ConnectionError("the warehouse is unavailable")
+
+
 @pytest.fixture(scope="module")
 def first_run(spark: SparkSession, generated_dataset: GeneratedDataset,
               tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, RunReport]:
@@ -262,10 +269,6 @@ def test_a_run_whose_upsert_fails_publishes_no_rejects_for_its_retry_to_double(
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
     out = tmp_path / "out"
 
-    class Unavailable:
-        def upsert_facts(self, staged: str, expected_rows: int | None = None) -> Any:
-            raise ConnectionError("the warehouse is unavailable")
-
     with pytest.raises(ConnectionError, match="unavailable"):
         run_job(spark, job_args(url, generated_dataset, out, generated_dataset.transaction_keys,
                                 JOB_RUN_ID="attempt-1"), warehouse=Unavailable())  # type: ignore[arg-type]
@@ -362,6 +365,20 @@ def test_wrong_header_file_is_named_and_the_others_still_load(
     assert list(report.accounting["per_file"]) == [f"file://{good}"]
     [(stored,)] = query(url, "SELECT count(*) FROM fact_transactions")
     assert stored == report.accounting["inserted"] > 0
+
+
+def test_a_load_failure_still_names_the_files_rejected_whole(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    bad = tmp_path / "in" / "transactions_2023-03-16.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(TRANSACTIONS_HEADER.replace("status", "state") + "\n")
+
+    args = job_args(url, generated_dataset, tmp_path / "out",
+                    [f"file://{bad}", generated_dataset.transaction_keys[0]])
+    with pytest.raises(ConnectionError) as failed:
+        run_job(spark, args, warehouse=Unavailable())  # type: ignore[arg-type]
+    assert failed.value.__notes__ == [f"also rejected whole: file://{bad}"]
 
 
 def test_dims_with_their_columns_in_another_order_fail_the_run_before_anything_loads(

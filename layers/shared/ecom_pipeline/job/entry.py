@@ -177,7 +177,12 @@ def run_job(spark: SparkSession, args: JobArgs, warehouse: Warehouse | None = No
     per_file: dict[str, FileCounts] = {}
     upsert = UpsertResult(0, 0, 0)
     if good:
-        per_file, upsert = _load(spark, args, good, run_id, run_at, report, warehouse)
+        try:
+            per_file, upsert = _load(spark, args, good, run_id, run_at, report, warehouse)
+        except Exception as error:
+            if failed:  # the error that ends the run names them too, not only the log lines above
+                error.add_note(f"also rejected whole: {', '.join(key for key, _ in failed)}")
+            raise
     report.accounting = run_accounting(per_file, upsert)
     logger.info("run accounted", **{k: v for k, v in report.accounting.items() if k != "per_file"})
     if args.summary_topic_arn:
