@@ -315,6 +315,38 @@ def test_result_is_independent_of_file_order_and_counts_add_up(warehouse: SqlWar
 
 
 # --- concurrency ----------------------------------------------------------------------------------------
+def test_two_first_setups_at_once_both_succeed(warehouse_url: str) -> None:
+    """Two commands starting together on an empty warehouse both create the schema "if not exists":
+    PostgreSQL would let both try to create the same table and fail one (a duplicate catalog key)."""
+    def race() -> list[BaseException]:
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(2)
+
+        def setup() -> None:
+            wh = open_warehouse(warehouse_url)
+            try:
+                barrier.wait()
+                wh.apply_schema()
+            except BaseException as exc:  # surfaced below: a thread must not hide a failure
+                errors.append(exc)
+            finally:
+                wh.close()
+
+        threads = [threading.Thread(target=setup) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return errors
+
+    for _ in range(5):
+        assert race() == []
+        wh = open_warehouse(warehouse_url)
+        for table in ("fact_transactions", "dim_products", "dim_customers"):
+            wh.query(f"DROP TABLE {table}")  # empty again for the next round
+        wh.close()
+
+
 def test_two_concurrent_writers_lose_no_update(warehouse_url: str, stage) -> None:
     # Given two runs whose batches overlap on half their keys, with different winners per key
     first = [fact_row(f"T{i:03d}", status="Refunded" if i % 2 else "Pending") for i in range(0, 200)]

@@ -64,6 +64,8 @@ class SqlWarehouse(ABC):
     def apply_schema(self) -> None:
         def work() -> None:
             with self.transaction() as cur:
+                if self.needs_lock:
+                    cur.run(sql.schema_lock_statement())
                 for statement in schema_statements(self.dialect):
                     cur.run(statement)
 

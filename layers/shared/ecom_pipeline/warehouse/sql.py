@@ -156,4 +156,11 @@ def lock_statement(tables: list[Table], dialect: str) -> str:
     return f"LOCK TABLE {names}{mode}"
 
 
+def schema_lock_statement() -> str:
+    """Serializes PostgreSQL sessions creating the schema: two `CREATE TABLE IF NOT EXISTS` at once
+    both find no table and the second fails on the catalog's unique key. A lock held to the end of the
+    transaction, on a key of this schema's own; the tables it would lock may not exist yet."""
+    return "SELECT pg_advisory_xact_lock(hashtext('ecom_pipeline.schema'))"
+
+
 FACT_UPSERT: Final = upsert_steps(FACT_TRANSACTIONS, FACT_INCOMING_WINS)
