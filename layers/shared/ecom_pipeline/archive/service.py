@@ -35,6 +35,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ecom_pipeline.archive.verify import same_content
 from ecom_pipeline.aws.glue import JobRun
 from ecom_pipeline.aws.s3 import ObjectInfo
+from ecom_pipeline.errors import described
 from ecom_pipeline.keys import is_transaction_key
 from ecom_pipeline.notify import SUCCEEDED, GlueStateChange
 
@@ -135,7 +136,7 @@ def archive_notification(change: GlueStateChange, settings: ArchiverSettings, gl
         except Exception as error:  # raised below, once the other keys had their turn
             errors[key] = error
     if errors:
-        said = [str(error) if isinstance(error, ArchiveError) else f"{key}: {type(error).__name__}: {error}"
+        said = [str(error) if isinstance(error, ArchiveError) else f"{key}: {described(error)}"
                 for key, error in errors.items()]
         raise ArchiveError(f"run {change.run_id}: {len(errors)} of {len(keys)} files not archived: "
                            + "; ".join(said)) from next(iter(errors.values()))

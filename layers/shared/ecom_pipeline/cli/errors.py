@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 import typer
 
+from ecom_pipeline.errors import described
+
 
 def fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
@@ -25,4 +27,4 @@ def reported() -> Iterator[None]:
     except (WarehouseError, ValueError) as exc:  # messages written for users (DimFileError, bad URLs...)
         raise fail(str(exc)) from exc
     except Exception as exc:  # an engine's own error (connection refused, SQL error): shown plainly
-        raise fail(f"{type(exc).__name__}: {exc}") from exc
+        raise fail(described(exc)) from exc

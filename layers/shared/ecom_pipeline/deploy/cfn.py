@@ -13,6 +13,8 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
+from ecom_pipeline.errors import described
+
 logger = Logger(child=True)
 
 # Time kept in reserve to report a timeout before Lambda stops the function.
@@ -78,7 +80,7 @@ def respond_to_cloudformation(event: dict[str, Any], remaining_ms: Callable[[], 
         return "SUCCESS" if report("SUCCESS", "setup done", data) else "FAILED"
     except Exception as error:  # reported to CloudFormation, which shows it and rolls back
         logger.exception("setup failed")
-        report("FAILED", f"{type(error).__name__}: {error}")
+        report("FAILED", described(error))
         return "FAILED"
     finally:
         guard.cancel()

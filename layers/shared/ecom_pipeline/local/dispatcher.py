@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from ecom_pipeline.errors import described
 from ecom_pipeline.local.eventbridge import matches, target_input
 from ecom_pipeline.local.lambdas import LambdaInvoker
 from ecom_pipeline.local.moto_server import LocalAws
@@ -108,7 +109,7 @@ class Dispatcher:
             result = self.invoker.invoke(source.function, event, source="sqs")
         except Exception as exc:
             log.warning("%s failed on a batch of %d: %s", source.function, len(messages), exc)
-            self.failures.append(DeliveryFailure(source.function, "sqs", f"{type(exc).__name__}: {exc}"))
+            self.failures.append(DeliveryFailure(source.function, "sqs", described(exc)))
             failed = {m["MessageId"] for m in messages}
         else:
             failed = _batch_item_failures(result) if source.report_batch_item_failures else set()
@@ -168,7 +169,7 @@ class Dispatcher:
             except Exception as exc:
                 log.warning("%s failed on a %s event (attempt %d): %s", function, source, attempt, exc)
                 if attempt == attempts:
-                    self.failures.append(DeliveryFailure(function, source, f"{type(exc).__name__}: {exc}"))
+                    self.failures.append(DeliveryFailure(function, source, described(exc)))
                     if spec.on_failure_arn:
                         self._deliver(spec.on_failure_arn, json.dumps(_failure_record(spec.arn, event, exc,
                                                                                       attempts)))

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ecom_pipeline.errors import described
 from ecom_pipeline.keys import CUSTOMERS_KEY, PRODUCTS_KEY
 from ecom_pipeline.local.eventbridge import glue_state_change_event
 from ecom_pipeline.local.moto_server import LocalAws
@@ -194,7 +195,7 @@ class GlueRunner:
             run.state, run.message = FAILED, f"JobFailed: {exc}"
         except Exception as exc:
             log.exception("Glue run %s failed", run_id)
-            run.state, run.message = FAILED, f"{type(exc).__name__}: {exc}"
+            run.state, run.message = FAILED, described(exc)
         if report is not None:
             run.accounting = report.accounting
             run.staged_dir = report.staged_uri

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecom_pipeline.errors import described
 from ecom_pipeline.local.handlers import load_function_module
 from ecom_pipeline.local.moto_server import environ_overlay
 from ecom_pipeline.local.stack import FunctionSpec
@@ -63,7 +64,7 @@ class LambdaInvoker:
                 result = handler(event, context)
             except Exception as exc:
                 self.invocations.append(Invocation(logical_id, source, time.perf_counter() - started, False,
-                                                   f"{type(exc).__name__}: {exc}"))
+                                                   described(exc)))
                 raise
         self.invocations.append(Invocation(logical_id, source, time.perf_counter() - started, True))
         return result

@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
+from ecom_pipeline.errors import described
 from ecom_pipeline.trigger.events import uploads_from_body
 from ecom_pipeline.trigger.service import GlueTrigger, QueuedFile, StartResult
 
@@ -68,4 +69,4 @@ def _delay_refused(event: dict[str, Any], refused: set[str], delay: Callable[[st
             delay(record["receiptHandle"], redelivery_delay(receives))
         except Exception as error:  # the message still comes back, after the queue's own timeout
             logger.warning("could not delay a refused message", message_id=record.get("messageId"),
-                           error=f"{type(error).__name__}: {error}")
+                           error=described(error))
