@@ -306,8 +306,8 @@ def test_a_key_with_glob_characters_is_read_as_that_one_file(
 def test_when_both_writes_fail_the_run_fails_with_both_errors(
         spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writes run side by side: a failed staging write still waits for the rejects write, and
-    neither error is lost."""
+    """The writes run side by side: a failed staging write still waits for the rejects write, and the
+    error that ends the run tells both."""
     def staging_fails(*_: Any) -> None:
         raise OSError("staging: access denied")
 
@@ -317,9 +317,10 @@ def test_when_both_writes_fail_the_run_fails_with_both_errors(
     monkeypatch.setattr(io, "write_staged", staging_fails)
     monkeypatch.setattr(io, "write_rejects", rejects_fail)
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
-    with pytest.raises(OSError, match="rejects: no space") as failed:
+    with pytest.raises(OSError, match="staging: access denied") as failed:
         run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
-    assert "staging: access denied" in str(failed.value.__context__)
+    assert failed.value.__notes__ == [
+        "the rejects write failed too: OSError: rejects: no space left on device"]
     assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
 
 
@@ -341,9 +342,14 @@ def test_a_failing_staging_write_fails_the_run_after_the_rejects_write_ends(
     monkeypatch.setattr(io, "write_staged", staging_fails)
     monkeypatch.setattr(io, "write_rejects", rejects_take_their_time)
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
-    with pytest.raises(OSError, match="staging: access denied"):
-        run_job(spark, job_args(url, generated_dataset, tmp_path / "out", generated_dataset.transaction_keys))
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="staging: access denied") as failed:
+        run_job(spark, job_args(url, generated_dataset, out, generated_dataset.transaction_keys,
+                                JOB_RUN_ID="staging-fails"))
     assert rejects_ended.is_set()  # no Spark job of the run is left running behind the failure
+    assert not hasattr(failed.value, "__notes__")  # the rejects write succeeded: nothing to add
+    assert list((out / "staging" / "staging-fails-rejects").rglob("*.csv"))  # written,
+    assert _rejects(out) == []  # but not published for a run that failed
     assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
 
 

@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.util import inheritable_thread_target
 
 from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
+from ecom_pipeline.errors import described
 from ecom_pipeline.job import io, transforms
 from ecom_pipeline.job.accounting import (
     AccountingError,
@@ -236,7 +237,7 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     rejects = transforms.rejects(rejected.observe(set_apart, *_set_apart_exprs(len(keys))), keys,
                                  [source.day for source in good], run_id)
     # The two writes run side by side: Spark computes their shared shuffle once for both, and the
-    # rejects' planning, task, commit and renames take time the staging write leaves a core free in.
+    # rejects' planning, task and commit take time the staging write leaves a core free in.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rejects-write") as beside:
         rejects_written = beside.submit(inheritable_thread_target(io.write_rejects),
                                         rejects.observe(rejecting, *_rejects_exprs(len(keys))), rejects_uri)
@@ -246,10 +247,11 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
             io.write_staged(transforms.to_facts(winners, keys=keys, run_id=run_id, run_at=run_at,
                                                 small_max=args.small_max, medium_max=args.medium_max),
                             staged_uri)
-        finally:
-            # Waits for the rejects write whatever the staging write did; its error, if any, is raised
-            # (with the staging write's as its context when both failed).
-            rejects_written.result()
+        except BaseException as error:  # the rejects write is waited for, and its error told, too
+            if (also := rejects_written.exception()) is not None:
+                error.add_note(f"the rejects write failed too: {described(also)}")
+            raise
+        rejects_written.result()  # raises the rejects write's error, if any
     per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, set_apart.get,
                                                     rejecting.get))
     check_staged(per_file)
