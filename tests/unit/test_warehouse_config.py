@@ -95,11 +95,16 @@ def test_wrong_dim_header_is_refused(tmp_path: Path) -> None:
         read_dim_csv(f"file://{path}", DIM_CUSTOMERS)
 
 
-def test_dim_header_follows_the_jobs_rule_a_bom_is_ignored_and_names_are_not_trimmed(
+def test_dim_files_follow_the_jobs_header_rule_and_must_be_utf8(
         tmp_path: Path) -> None:
     with_bom = tmp_path / "bom.csv"
     with_bom.write_bytes(("\ufeff" + HEADER + "P1,Widget,Tools,10.50,S1\r\n").encode("utf-8"))
     assert read_dim_csv(str(with_bom), DIM_PRODUCTS) == [["P1", "Widget", "Tools", "10.50", "S1"]]
+
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes((HEADER + "P1,Caf\xe9,Tools,10.50,S1\n").encode("latin-1"))
+    with pytest.raises(DimFileError, match=r"latin1\.csv: not UTF-8 text"):
+        read_dim_csv(str(latin1), DIM_PRODUCTS)
 
     spaced = tmp_path / "spaced.csv"
     spaced.write_text(HEADER.replace(",", " , ", 1) + "P1,Widget,Tools,10.50,S1\n")

@@ -27,6 +27,9 @@ PRODUCTS_HEADER: Final = ",".join(PRODUCT_COLUMNS)
 CUSTOMERS_HEADER: Final = ",".join(CUSTOMER_COLUMNS)
 TRANSACTIONS_HEADER: Final = ",".join(TRANSACTION_COLUMNS)
 
+# A header is ~80 characters; a first line is read up to this many bytes (a file with no newline, or
+# binary garbage, must not be read whole into memory or into the error message).
+FIRST_LINE_LIMIT: Final = 64 * 1024
 _SHOWN = 120  # characters of a wrong header quoted in the error
 
 

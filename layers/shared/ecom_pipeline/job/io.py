@@ -14,7 +14,13 @@ from typing import Any, Final
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ecom_pipeline.contracts import CUSTOMERS_HEADER, PRODUCTS_HEADER, TRANSACTIONS_HEADER, header_problem
+from ecom_pipeline.contracts import (
+    CUSTOMERS_HEADER,
+    FIRST_LINE_LIMIT,
+    PRODUCTS_HEADER,
+    TRANSACTIONS_HEADER,
+    header_problem,
+)
 from ecom_pipeline.job.schema import (
     CORRUPT_RECORD,
     FILE_INDEX,
@@ -88,11 +94,6 @@ def _fs_path(spark: SparkSession, uri: str) -> tuple[Any, Any]:
     jvm: Any = spark._jvm  # py4j: the way to reach Hadoop FileSystem
     path = jvm.org.apache.hadoop.fs.Path(uri)
     return path.getFileSystem(spark._jsc.hadoopConfiguration()), path
-
-
-# A header is ~80 characters; a first line is read up to this many bytes (a file with no newline, or
-# binary garbage, must not be read whole into memory or into the error message).
-FIRST_LINE_LIMIT: Final = 64 * 1024
 
 
 def read_first_line(spark: SparkSession, uri: str) -> str | None:
@@ -210,7 +211,7 @@ def publish_rejects(spark: SparkSession, temporary: str, rejects_root: str, run_
     The job publishes only once the warehouse has taken the run's facts: a run that fails before then
     leaves no rejects behind for its retry (a new run id) to write again beside its own. A run retried
     under the same id overwrites its own files and never touches another run's. The rejects root may
-    be on another file system or bucket than the temporary directory.
+    be on another file system or bucket than the temporary directory, which is deleted at the end.
     """
     fs, root = _fs_path(spark, temporary)
     published: list[str] = []
@@ -235,10 +236,10 @@ def publish_rejects(spark: SparkSession, temporary: str, rejects_root: str, run_
         target_fs.mkdirs(target.getParent())
         if target_fs.exists(target):
             target_fs.delete(target, False)
-        # Copied, then deleted: a rename cannot cross file systems or buckets (the files are small,
-        # and on S3 a rename is a copy and a delete anyway).
-        if not jvm.org.apache.hadoop.fs.FileUtil.copy(fs, source, target_fs, target, True, conf):
-            raise OSError(f"could not move {source} to {target}")
+        # Copied: a rename cannot cross file systems or buckets (the files are small, and on S3 a
+        # rename is a copy anyway). The originals go with their directory once every copy is made.
+        if not jvm.org.apache.hadoop.fs.FileUtil.copy(fs, source, target_fs, target, False, conf):
+            raise OSError(f"could not copy {source} to {target}")
         published.append(str(target))
     fs.delete(root, True)
     return published

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TextIO
 
 from ecom_pipeline import contracts
 from ecom_pipeline.warehouse.errors import DimFileError
@@ -57,40 +58,48 @@ def read_dim_csv(location: str, table: Table) -> list[list[str]]:
     """The validated data rows of a dimension CSV (header checked, key unique and present, price valid,
     every value no longer than its column), values trimmed."""
     path = local_path(location)
-    expected = _EXPECTED_HEADER[table.name]
     try:
         handle = path.open(newline="", encoding="utf-8-sig")  # a BOM is not part of the header
     except OSError as exc:
         raise DimFileError(f"{path}: cannot read {table.name} file: {exc}") from exc
+    with handle:
+        try:
+            return _checked_rows(handle, path, table)
+        except UnicodeDecodeError as exc:
+            raise DimFileError(f"{path}: not UTF-8 text ({exc})") from exc
+
+
+def _checked_rows(handle: TextIO, path: Path, table: Table) -> list[list[str]]:
+    expected = _EXPECTED_HEADER[table.name]
+    # The job's rule exactly (contracts.header_problem): the first line as it is, no trimming, a BOM
+    # aside, read up to the same bound.
+    first = handle.readline(contracts.FIRST_LINE_LIMIT)
+    header = first.removesuffix("\n").removesuffix("\r").lstrip("\ufeff") if first else None
+    if problem := contracts.header_problem(f"{path}:1", header, ",".join(expected)):
+        raise DimFileError(problem)
+    key_index = expected.index(table.key)
     rows: list[list[str]] = []
     seen: dict[str, int] = {}
-    with handle:
-        # The job's rule exactly (contracts.header_problem): the first line as it is, no trimming.
-        first = handle.readline()
-        header = first.removesuffix("\n").removesuffix("\r") if first else None
-        if problem := contracts.header_problem(f"{path}:1", header, ",".join(expected)):
-            raise DimFileError(problem)
-        key_index = expected.index(table.key)
-        reader = csv.reader(handle)
-        for row in reader:
-            line = reader.line_num + 1  # the header was read before the reader's count began
-            if not row:
-                continue  # a blank line carries no row
-            if len(row) != len(expected):
-                raise DimFileError(f"{path}:{line}: expected {len(expected)} fields, got {len(row)}")
-            key = row[key_index].strip()
-            if not key:
-                raise DimFileError(f"{path}:{line}: missing {table.key}")
-            if key in seen:
-                raise DimFileError(
-                    f"{path}:{line}: duplicate {table.key} {key!r} (first on line {seen[key]})"
-                )
-            seen[key] = line
-            if "price" in expected and (problem := _check_price(row[expected.index("price")].strip())):
-                raise DimFileError(f"{path}:{line}: {problem}")
-            if problem := _too_long(row, table):
-                raise DimFileError(f"{path}:{line}: {problem}")
-            rows.append([value.strip() for value in row])
+    reader = csv.reader(handle)
+    for row in reader:
+        line = reader.line_num + 1  # the header was read before the reader's count began
+        if not row:
+            continue  # a blank line carries no row
+        if len(row) != len(expected):
+            raise DimFileError(f"{path}:{line}: expected {len(expected)} fields, got {len(row)}")
+        key = row[key_index].strip()
+        if not key:
+            raise DimFileError(f"{path}:{line}: missing {table.key}")
+        if key in seen:
+            raise DimFileError(
+                f"{path}:{line}: duplicate {table.key} {key!r} (first on line {seen[key]})"
+            )
+        seen[key] = line
+        if "price" in expected and (problem := _check_price(row[expected.index("price")].strip())):
+            raise DimFileError(f"{path}:{line}: {problem}")
+        if problem := _too_long(row, table):
+            raise DimFileError(f"{path}:{line}: {problem}")
+        rows.append([value.strip() for value in row])
     return rows
 
 
