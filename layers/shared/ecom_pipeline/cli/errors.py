@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import typer
 
-from ecom_pipeline.errors import described
+from ecom_pipeline.errors import described, told
 
 
 def fail(message: str) -> typer.Exit:
@@ -25,6 +25,6 @@ def reported() -> Iterator[None]:
     except (typer.Exit, typer.Abort):  # typer's own classes (it carries its own click)
         raise
     except (WarehouseError, ValueError) as exc:  # messages written for users (DimFileError, bad URLs...)
-        raise fail(str(exc)) from exc
+        raise fail(told(exc)) from exc
     except Exception as exc:  # an engine's own error (connection refused, SQL error): shown plainly
         raise fail(described(exc)) from exc
