@@ -18,6 +18,7 @@ from ecom_pipeline import contracts
 from ecom_pipeline.warehouse import WarehouseError, open_warehouse
 from ecom_pipeline.warehouse.base import UpsertResult, Warehouse
 from ecom_pipeline.warehouse.engine import Cursor, SqlWarehouse
+from ecom_pipeline.warehouse.retry import with_retry
 from ecom_pipeline.warehouse.schema import FACT_TRANSACTIONS
 from ecom_pipeline.warehouse.sql import lock_statement
 from hypothesis import HealthCheck, given, settings
@@ -401,6 +402,32 @@ def test_postgres_writer_lock_excludes_writers_but_not_readers(postgres_url: str
         assert other.execute("SELECT count(*) FROM fact_transactions").fetchone() == (0,)
         with pytest.raises(psycopg.errors.LockNotAvailable), other.transaction():
             other.execute(lock)
+
+
+def test_a_postgres_serialization_failure_is_retried_and_the_retry_applies(postgres_url: str) -> None:
+    # The writer lock keeps the upsert itself clear of conflicts on PostgreSQL; this provokes a real one
+    # (SQLSTATE 40001) inside the adapter's transaction to check its mapping and the retry around it.
+    wh = open_warehouse(postgres_url)
+    assert isinstance(wh, SqlWarehouse)
+    wh.query("CREATE TABLE counter (id int PRIMARY KEY, n int)")
+    wh.query("INSERT INTO counter VALUES (1, 0)")
+    seen: list[int] = []
+
+    def bump() -> None:
+        with wh.transaction() as cur:
+            cur.run("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+            (n,), = cur.run("SELECT n FROM counter WHERE id = 1") or []
+            if not seen:  # the first attempt: another writer commits after this one's snapshot
+                with psycopg.connect(postgres_url, autocommit=True) as other:
+                    other.execute("UPDATE counter SET n = n + 10 WHERE id = 1")
+            seen.append(n)
+            cur.run(f"UPDATE counter SET n = {n + 1} WHERE id = 1")
+
+    with_retry(bump, sleep=lambda _: None)
+
+    assert seen == [0, 10]  # the first attempt read a stale 0 and was refused, the retry read 10
+    assert wh.query("SELECT n FROM counter").rows == [(11,)]
+    wh.close()
 
 
 def test_duckdb_works_in_utc_whatever_the_local_zone(tmp_path: Path) -> None:
