@@ -191,8 +191,14 @@ def test_glue_job_matches_the_seams(resources: dict[str, Any]) -> None:
     setup = _props(resources, "WarehouseSetup")
     assert setup["SetupCodeVersion"] == {"Ref": "SetupFunction.Version"}
     assert _props(resources, "SetupFunction")["AutoPublishAlias"]
-    # It always answers CloudFormation itself; a Lambda retry would run it again mid-rollback.
-    assert _props(resources, "SetupFunction")["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    # It always answers CloudFormation itself; a Lambda retry would run it again mid-rollback. The
+    # no-retry setting is on what CloudFormation invokes (the unqualified ARN, i.e. $LATEST), not on
+    # the alias, where the function's own EventInvokeConfig would put it.
+    assert setup["ServiceToken"] == {"Fn::GetAtt": ["SetupFunction", "Arn"]}
+    assert "EventInvokeConfig" not in _props(resources, "SetupFunction")
+    assert _props(resources, "SetupNoRetries") == {
+        "FunctionName": {"Ref": "SetupFunction"}, "Qualifier": "$LATEST", "MaximumRetryAttempts": 0}
+    assert "SetupNoRetries" in resources["WarehouseSetup"]["DependsOn"]
     assert job["ExecutionProperty"]["MaxConcurrentRuns"] == {"Ref": "GlueMaxConcurrentRuns"}
     assert {"--data_bucket", "--warehouse_url", "--small_max", "--medium_max", "--summary_topic_arn",
             "--extra-py-files", "--enable-continuous-cloudwatch-log", "--enable-metrics"} <= set(arguments)
