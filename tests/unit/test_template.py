@@ -329,9 +329,15 @@ def test_an_existing_warehouse_copies_with_its_own_attached_role(resources: dict
     assert all(g["Principal"] == {"AWS": given} for g in granted)
 
 
-def test_the_trigger_backs_off_from_its_queue_timeout(resources: dict[str, Any]) -> None:
-    from ecom_pipeline.trigger.batch import FIRST_DELAY_S
+def test_the_trigger_backs_off_from_its_queue_timeout(resources: dict[str, Any], template: Any) -> None:
+    from ecom_pipeline.trigger.batch import FIRST_DELAY_S, MAX_DELAY_S
 
     assert _props(resources, "TriggerQueue")["VisibilityTimeout"] == FIRST_DELAY_S
+    # The longest wait plus what can pass between the receive and the delay call (the longest batching
+    # window, the function's timeout) stays within SQS's 12 hours from the receive.
+    window = template["Parameters"]["TriggerBatchingWindowSeconds"]["MaxValue"]
+    trigger = _props(resources, "GlueTriggerFunction")
+    timeout = trigger.get("Timeout", template["Globals"]["Function"]["Timeout"])
+    assert MAX_DELAY_S + window + timeout <= 12 * 3600
     assert _props(resources, "GlueTriggerFunction")["Environment"]["Variables"]["TRIGGER_QUEUE_URL"] == {
         "Ref": "TriggerQueue"}

@@ -26,7 +26,9 @@ logger = Logger(child=True)
 
 # The trigger queue's VisibilityTimeout (template.yaml): the first wait, as Lambda's poller would give.
 FIRST_DELAY_S: Final = 420
-MAX_DELAY_S: Final = 12 * 3600  # SQS's limit for a message's visibility
+# SQS refuses a visibility past 12 hours counted from the receive, which came before this invocation by
+# up to the batching window (at most 5 minutes) and the run so far (the function's 60 s timeout).
+MAX_DELAY_S: Final = 12 * 3600 - 15 * 60
 
 
 def redelivery_delay(receive_count: int) -> int:
