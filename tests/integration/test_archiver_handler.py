@@ -41,8 +41,15 @@ def env(s3: Any, glue: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return s3
 
 
-def _run(glue: Any, keys: list[str]) -> str:
-    return str(glue.start_job_run(JobName=JOB, Arguments={"--source_keys": json.dumps(keys)})["JobRunId"])
+def _run(glue: Any, keys: list[str], etags: dict[str, list[str]] | None = None) -> str:
+    arguments = {"--source_keys": json.dumps(keys)}
+    if etags is not None:
+        arguments["--s3_etags"] = json.dumps(etags)
+    return str(glue.start_job_run(JobName=JOB, Arguments=arguments)["JobRunId"])
+
+
+def _etag(s3: Any, key: str) -> str:
+    return str(s3.head_object(Bucket=DATA, Key=key)["ETag"]).strip('"')
 
 
 def _event(sample_event: Any, name: str, run_id: str, **changes: str) -> dict[str, Any]:
@@ -103,6 +110,35 @@ def test_a_file_rewritten_while_the_run_went_on_is_left_for_its_own_run(
     assert result["archived"][run_id] == {K15: "moved", K16: "left_for_its_own_run"}
     assert _keys(env, ARCHIVE) == [K15]
     assert _bytes(env, DATA, K16) == rewritten
+
+
+def test_only_the_object_the_run_was_started_for_is_archived(
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+    # S3 dates a multipart object from the start of its upload, so a rewrite begun before the run and
+    # completed after it passes the time check; the ETags the trigger recorded tell it apart.
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 5))
+    env.put_object(Bucket=DATA, Key=K16, Body=_csv("2023-03-16", 7))
+    announced = {K15: [_etag(env, K15)], K16: [_etag(env, K16)]}
+    rewritten = _csv("2023-03-16", 9) * 40_000  # > 5 MiB: two parts
+    _put_multipart(env, DATA, K16, rewritten)
+    run_id = _run(glue, [K15, K16], announced)  # dated after the rewrite, as S3 would date it
+
+    result = load_handler("archiver")(_event(sample_event, "archiver_sns_succeeded", run_id), lambda_context)
+
+    assert result["archived"][run_id] == {K15: "moved", K16: "left_for_its_own_run"}
+    assert _keys(env, ARCHIVE) == [K15]
+    assert _bytes(env, DATA, K16) == rewritten
+
+
+def test_a_malformed_etags_argument_is_a_clear_error(env: Any, glue: Any, sample_event: Any,
+                                                     lambda_context: Any) -> None:
+    env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 5))
+    run_id = str(glue.start_job_run(JobName=JOB, Arguments={
+        "--source_keys": json.dumps([K15]), "--s3_etags": json.dumps([K15])})["JobRunId"])
+
+    with pytest.raises(ArchiveError, match="--s3_etags is not a JSON object of ETag lists"):
+        load_handler("archiver")(_event(sample_event, "archiver_sns_succeeded", run_id), lambda_context)
+    assert _keys(env, DATA) == [K15]
 
 
 def test_multipart_source_is_verified_by_content(

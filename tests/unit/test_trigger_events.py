@@ -82,9 +82,11 @@ def test_a_body_that_is_not_an_s3_notification_raises() -> None:
         keys_from_body(json.dumps({"hello": "world"}))
 
 
-def test_each_upload_carries_its_sequencer(sample_event: Any) -> None:
+def test_each_upload_carries_its_sequencer_and_etag(sample_event: Any) -> None:
     first, second, _ = _bodies(sample_event, "glue_trigger_sqs")
 
     assert uploads_from_body(first) == [
-        Upload("transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv", "0064130F1A2B3C4D5E")]
-    assert [u.sequencer for u in uploads_from_body(second)] == ["0064130F1A2B3C4D6F"]
+        Upload("transactions/year=2023/month=03/day=15/transactions_2023-03-15.csv", "0064130F1A2B3C4D5E",
+               "9b2cf535f27731c974343645a3985328")]
+    assert [(u.sequencer, u.etag) for u in uploads_from_body(second)] == [
+        ("0064130F1A2B3C4D6F", "d41d8cd98f00b204e9800998ecf8427e-4")]

@@ -51,6 +51,26 @@ def test_one_run_with_the_distinct_keys_of_all_messages() -> None:
     assert result.keys == (K1, K2)
 
 
+def test_the_run_records_the_etags_announced_per_key_for_the_archiver() -> None:
+    glue = InMemoryGlue()
+
+    GlueTrigger("job", glue, now=NOW).start([
+        QueuedFile("m1", (Upload(K1, "0A", "e1"),)),
+        QueuedFile("m2", (Upload(K1, "0B", "e2"), Upload(K2, "0A", None))),  # K2: S3 gave no ETag
+        QueuedFile("m3", (Upload(K1, "0A", "e1"),)),  # the same upload announced twice
+    ])
+
+    assert json.loads(glue.runs[0].arguments["--s3_etags"]) == {K1: ["e1", "e2"]}
+
+
+def test_no_etags_argument_when_no_upload_had_one() -> None:
+    glue = InMemoryGlue()
+
+    GlueTrigger("job", glue, now=NOW).start([queued("m1", K1)])
+
+    assert "--s3_etags" not in glue.runs[0].arguments
+
+
 def test_nothing_to_start_when_no_message_has_keys() -> None:
     glue = InMemoryGlue()
 

@@ -139,3 +139,8 @@ ACCOUNTING_KEYS: Final = (
     "updated",
     "kept_stored",
 )
+
+# --- Glue run arguments the trigger sets and the archiver reads back (GetJobRun) ---------------------
+SOURCE_KEYS_ARG: Final = "--source_keys"  # JSON array of the keys the run loads
+UPLOADS_ARG: Final = "--s3_uploads"  # JSON array of key@sequencer: the uploads the run was started for
+ETAGS_ARG: Final = "--s3_etags"  # JSON object: key -> the ETags those uploads announced

@@ -8,10 +8,14 @@ Idempotent per key, so repeated notifications and retries are harmless:
 | yes    | same bytes           | delete source -> SOURCE_REMOVED            |
 | no     | yes                  | nothing -> ALREADY_ARCHIVED                |
 | no     | no                   | ArchiveError naming the key (lost file)    |
-| written after the run started | any | nothing -> LEFT_FOR_ITS_OWN_RUN      |
+| not the object the run was started for | any | nothing -> LEFT_FOR_ITS_OWN_RUN |
 
-The last row: a file rewritten under the same key while the run was going may not be what the run
-read; it stays in place, and its own notification starts the run that loads and then archives it.
+The last row: a file rewritten under the same key since the run was started may not be what the run
+read; it stays in place, and its own notification starts the run that loads and then archives it. The
+object the run was started for is the one whose ETag S3 announced (`--s3_etags`, recorded by the
+trigger); a run without them (started by hand) falls back to the time: written after the run started.
+The time alone misses a multipart rewrite begun before the run and completed during it: S3 dates such
+an object from the start of its upload.
 The source is deleted only while it still holds the version that was checked (S3's conditional
 delete), so a file rewritten while the archiver copies it is left for its own run too, never lost.
 
@@ -23,23 +27,22 @@ while finished keys stay finished.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Protocol
+from typing import Protocol
 
-from pydantic import Field
+from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecom_pipeline.archive.verify import same_content
 from ecom_pipeline.aws.glue import JobRun
 from ecom_pipeline.aws.s3 import ObjectInfo
+from ecom_pipeline.contracts import ETAGS_ARG, SOURCE_KEYS_ARG
 from ecom_pipeline.errors import described
 from ecom_pipeline.keys import is_transaction_key
 from ecom_pipeline.notify import SUCCEEDED, GlueStateChange
-
-SOURCE_KEYS_ARG: Final = "--source_keys"
 
 
 class ArchiverSettings(BaseSettings):
@@ -87,14 +90,18 @@ class RunArchive:
 
 
 def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str,
-                run_started: datetime | None = None) -> ArchiveOutcome:
-    """Archive one key under the same name (see the module table)."""
+                run_started: datetime | None = None,
+                announced: Collection[str] | None = None) -> ArchiveOutcome:
+    """Archive one key under the same name (see the module table). `announced`: the ETags of the
+    uploads the run was started for, when known."""
     source = store.head(source_bucket, key)
     archived = store.head(archive_bucket, key)
     if source is None:
         if archived is None:
             raise ArchiveError(f"{key}: in neither s3://{source_bucket} nor s3://{archive_bucket}")
         return ArchiveOutcome.ALREADY_ARCHIVED
+    if announced is not None and source.etag not in announced:
+        return ArchiveOutcome.LEFT_FOR_ITS_OWN_RUN
     if run_started and source.last_modified and source.last_modified > run_started:
         return ArchiveOutcome.LEFT_FOR_ITS_OWN_RUN
     if archived is not None and _verified(store, source, archived):
@@ -127,12 +134,13 @@ def archive_notification(change: GlueStateChange, settings: ArchiverSettings, gl
         return RunArchive(run_id=change.run_id, skipped_reason=reason)
     run = glue.run(settings.glue_job_name, change.run_id)
     keys = source_keys(run.arguments, change.run_id)
+    etags = announced_etags(run.arguments, change.run_id)
     result = RunArchive(run_id=change.run_id)
     errors: dict[str, Exception] = {}
     for key in keys:
         try:
             result.outcomes[key] = archive_key(store, key, settings.data_bucket, settings.archive_bucket,
-                                               run.started_on)
+                                               run.started_on, etags.get(key))
         except Exception as error:  # raised below, once the other keys had their turn
             errors[key] = error
     if errors:
@@ -158,6 +166,23 @@ def source_keys(arguments: dict[str, str], run_id: str) -> Sequence[str]:
     if foreign:
         raise ArchiveError(f"run {run_id}: not transaction files, refusing to archive: {foreign}")
     return list(dict.fromkeys(keys))
+
+
+def announced_etags(arguments: dict[str, str], run_id: str) -> dict[str, frozenset[str]]:
+    """The run's `--s3_etags` (key -> ETags S3 announced for the uploads it was started for); empty for
+    a run without them. Anything but a JSON object of string lists is a clear error."""
+    raw = arguments.get(ETAGS_ARG)
+    if raw is None:
+        return {}
+    try:
+        etags = _ETAGS.validate_json(raw)
+    except ValidationError as error:
+        raise ArchiveError(f"run {run_id}: {ETAGS_ARG} is not a JSON object of ETag lists: {error}") \
+            from error
+    return {key: frozenset(found) for key, found in etags.items()}
+
+
+_ETAGS = TypeAdapter(dict[str, list[str]])
 
 
 def _verified(store: Store, source: ObjectInfo, archived: ObjectInfo) -> bool:

@@ -17,10 +17,12 @@ S3_TEST_EVENT: Final = "s3:TestEvent"
 @dataclass(frozen=True)
 class Upload:
     """One transaction file as S3 announced it. The sequencer tells uploads of a key apart: S3 may
-    announce one upload twice (in two messages, same sequencer); a key written again gets a new one."""
+    announce one upload twice (in two messages, same sequencer); a key written again gets a new one.
+    The ETag names the object it made, as HEAD reports it: the archiver moves only that object."""
 
     key: str
     sequencer: str | None = None
+    etag: str | None = None
 
 
 def uploads_from_body(body: str) -> list[Upload]:
@@ -38,5 +40,6 @@ def uploads_from_body(body: str) -> list[Upload]:
         # S3 URL-encodes keys in notifications: spaces arrive as '+', non-ASCII as %XX.
         key = unquote_plus(record.s3.object.key)
         if is_transaction_key(key):
-            uploads.append(Upload(key, record.s3.object.sequencer))
+            etag = (record.s3.object.eTag or "").strip('"') or None
+            uploads.append(Upload(key, record.s3.object.sequencer, etag))
     return uploads

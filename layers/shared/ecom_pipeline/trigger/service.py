@@ -21,10 +21,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecom_pipeline.aws.glue import GlueRunRefused, JobRun
+from ecom_pipeline.contracts import ETAGS_ARG, SOURCE_KEYS_ARG, UPLOADS_ARG
 from ecom_pipeline.trigger.events import Upload
 
-SOURCE_KEYS_ARG: Final = "--source_keys"
-UPLOADS_ARG: Final = "--s3_uploads"
 # Runs in these states already took their messages' files (or are about to); others (FAILED, TIMEOUT,
 # STOPPED, ERROR) left the files in place, so a redelivered message may start them again.
 _LIVE_OR_DONE: Final = frozenset({"STARTING", "RUNNING", "WAITING", "STOPPING", "SUCCEEDED"})
@@ -98,10 +97,13 @@ class GlueTrigger:
                 return StartResult(already_started=tuple(sorted(covered)))
             keys = tuple(dict.fromkeys(key for q in fresh for key in q.keys))
             ids = tuple(q.message_id for q in fresh)
-            run_id = self.glue.start_run(self.job_name, {
+            arguments = {
                 SOURCE_KEYS_ARG: json.dumps(list(keys)),
                 UPLOADS_ARG: json.dumps(list(dict.fromkeys(u for q in fresh for u in q.upload_ids))),
-            })
+            }
+            if etags := _etags_by_key(upload for q in fresh for upload in q.uploads):
+                arguments[ETAGS_ARG] = json.dumps(etags)
+            run_id = self.glue.start_run(self.job_name, arguments)
         except GlueRunRefused as refusal:
             return StartResult(refused=refusal, already_started=tuple(sorted(covered)))
         return StartResult(run_id=run_id, keys=keys, message_ids=ids, already_started=tuple(sorted(covered)))
@@ -131,3 +133,12 @@ def _json_list(value: str | None) -> list[str]:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _etags_by_key(uploads: Iterable[Upload]) -> dict[str, list[str]]:
+    """key -> the distinct ETags announced for it (keys S3 announced without one are left out)."""
+    etags: dict[str, list[str]] = {}
+    for upload in uploads:
+        if upload.etag and upload.etag not in etags.setdefault(upload.key, []):
+            etags[upload.key].append(upload.etag)
+    return {key: found for key, found in etags.items() if found}
