@@ -247,6 +247,27 @@ def test_the_command_reports_a_rerun_with_nothing_to_do(first_run: DemoResult, s
     assert all(f"report/{name}" in page for name in charts)
 
 
+def test_in_the_bad_file_scenario_another_failed_run_still_fails_the_command(
+        first_run: DemoResult, state_dir: Path) -> None:
+    # Given another file with a wrong header in the landing bucket's saved state
+    key = "transactions/year=2024/month=05/day=20/transactions_2024-05-20.csv"
+    landing = _mirror(first_run, first_run.data_bucket) / key
+    landing.parent.mkdir(parents=True, exist_ok=True)
+    landing.write_text(WRONG_HEADER + "\n")
+    args = ["demo", "--scenario", "bad-file", "--days", str(DAYS), "--rows-per-day", str(ROWS),
+            "--seed", "11", "--start", START.isoformat(), "--state-dir", str(state_dir), "--no-report"]
+    try:
+        # When the demo runs again: only the scenario's own bad file may fail
+        result = CliRunner().invoke(app, args)
+    finally:
+        landing.unlink(missing_ok=True)
+    # Then its run fails, and so does the command
+    summary = json.loads((state_dir / "summary.json").read_text())
+    assert [(r["state"], r["files"]) for r in summary["runs"]] == [("FAILED", [key])]
+    assert result.exit_code == 1, result.output
+    assert "did not complete cleanly" in result.output
+
+
 def test_the_dropped_bad_file_really_had_the_wrong_header() -> None:
     # Guards the scenario itself: a header that matched the contract would test nothing.
     assert WRONG_HEADER != TRANSACTIONS_HEADER

@@ -76,6 +76,7 @@ class DemoResult:
     already_archived: list[str] = field(default_factory=list)
     waiting_before: list[str] = field(default_factory=list)
     runs: list[GlueRun] = field(default_factory=list)
+    expected_failures: list[str] = field(default_factory=list)  # run ids failed on purpose (bad-file)
     archived_now: list[str] = field(default_factory=list)
     archive_keys: list[str] = field(default_factory=list)
     data_keys: list[str] = field(default_factory=list)
@@ -86,6 +87,11 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
     invocations: dict[str, int] = field(default_factory=dict)  # function code dir -> calls
     invocation_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def unexpected_failures(self) -> list[GlueRun]:
+        """Runs that did not succeed, but those the bad-file scenario made fail on purpose."""
+        return [r for r in self.runs if r.state != SUCCEEDED and r.run_id not in self.expected_failures]
 
     @property
     def processed(self) -> list[str]:
@@ -275,6 +281,7 @@ def _bad_file(rt: LocalRuntime, result: DemoResult, narrator: Narrator) -> None:
     emails_before = len(rt.outbox.emails)
     _events(rt, result, narrator)
     failed = [r for r in rt.glue.runs if key in r.source_keys and r.state != SUCCEEDED]
+    result.expected_failures.extend(r.run_id for r in failed)
     result.notes.append(f"bad file {key}: run {'FAILED' if failed else 'did not fail'}; "
                         f"still in the data bucket: {key in rt.list_keys(result.data_bucket, key)}; "
                         f"archived: {key in rt.list_keys(result.archive_bucket, key)}")
