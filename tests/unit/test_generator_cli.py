@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from ecom_pipeline.cli import app
 from ecom_pipeline.keys import PRODUCTS_KEY, transaction_key
 from typer.testing import CliRunner
@@ -52,3 +53,23 @@ def test_bad_options_fail_with_a_message(tmp_path: Path) -> None:
     assert bad_date.exit_code != 0 and "YYYY-MM-DD" in bad_date.output
     assert bad_rate.exit_code != 0 and "add up to" in bad_rate.output
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("out", "said"), [
+    ("s3://", "error: no bucket in 's3://'"),
+    ("{file}", "error: NotADirectoryError"),
+    ("{empty_dims}", "error: products dim: the file is empty"),
+])
+def test_a_bad_destination_is_one_error_line_not_a_traceback(tmp_path: Path, out: str, said: str) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "empty_dims" / "dims").mkdir(parents=True)
+    (tmp_path / "empty_dims" / "dims" / "products.csv").write_text("")
+    target = out.format(file=tmp_path / "file", empty_dims=tmp_path / "empty_dims")
+
+    result = runner.invoke(app, ["generate", "--out", target, "--start", "2023-02-01",
+                                 "--rows-per-day", "10"])
+
+    assert result.exit_code == 1
+    assert said in result.output
+    assert isinstance(result.exception, SystemExit)  # typer's Exit, not a crash
+

@@ -33,11 +33,18 @@ def test_fault_rate_is_spread_evenly_and_overrides_replace_single_kinds() -> Non
         {"fault_rates": {"no_such_kind": 0.1}},
         {"days": 0},
         {"rows_per_day": -1},
+        {"start": "9999-12-31", "days": 2},  # past the calendar
+        {"start": "0001-01-03"},  # its status updates would look back before it
     ],
 )
 def test_request_rejects_impossible_options(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         GenerationRequest.model_validate({"start": "2023-01-01", **bad})
+
+
+def test_the_calendars_ends_are_usable_days() -> None:
+    assert GenerationRequest(start=date(9999, 12, 31)).start == date(9999, 12, 31)
+    assert GenerationRequest(start=date(1, 1, 8)).start == date(1, 1, 8)
 
 
 def test_manual_payload_fills_missing_options_from_settings() -> None:

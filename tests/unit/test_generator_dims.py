@@ -85,5 +85,14 @@ def test_dims_are_reused_and_only_regenerated_on_request(tmp_path: Path) -> None
 
 
 def test_catalog_refuses_dims_with_a_wrong_header() -> None:
-    with pytest.raises(ValueError, match="products dim has header"):
+    with pytest.raises(ValueError, match="products dim: header 'id,name' is not"):
         Catalog.from_csv("id,name\nP1,x\n", CUSTOMERS_HEADER + "\nC1,a,b,a.b@x.com,Gold\n")
+    with pytest.raises(ValueError, match="customers dim: the file is empty"):
+        Catalog.from_csv(PRODUCTS_HEADER + "\nP1,W,T,1.00,S1\n", "")
+
+
+def test_catalog_reads_dims_with_a_bom_and_crlf_as_setup_and_the_job_do() -> None:
+    # e.g. saved from a spreadsheet; the dims load and the job accept them (contracts.header_problem)
+    catalog = Catalog.from_csv("\ufeff" + PRODUCTS_HEADER + "\r\nP1,W,T,1.00,S1\r\n",
+                               "\ufeff" + CUSTOMERS_HEADER + "\r\nC1,a,b,a.b@x.com,Gold\r\n")
+    assert catalog == Catalog(product_ids=("P1",), product_prices=("1.00",), customer_ids=("C1",))

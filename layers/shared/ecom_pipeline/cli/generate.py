@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ecom_pipeline.cli import app
+from ecom_pipeline.cli.errors import reported
 from ecom_pipeline.generator import FaultKind, GenerationRequest, generate, sink_for
 from ecom_pipeline.generator.config import DEFAULT_FAULT_RATE, DEFAULT_SEED, DEFAULT_UPDATE_RATE
 
@@ -122,7 +123,7 @@ def generate_command(
     except ValidationError as err:
         raise typer.BadParameter(str(err)) from err
     console = Console(stderr=True, soft_wrap=True)
-    with Progress(
+    with reported(), Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -73,6 +73,11 @@ class VariabilityOptions(BaseModel):
         return {kind: self.fault_rates.get(kind, even) for kind in FaultKind}
 
 
+# How far back a status update reaches: 0 = earlier in the same file, 1 = yesterday's file, ...
+UPDATE_LOOKBACK_WEIGHTS: Final = (0.2, 0.35, 0.15, 0.1, 0.08, 0.06, 0.06)
+LOOKBACK_DAYS: Final = len(UPDATE_LOOKBACK_WEIGHTS)
+
+
 class GenerationRequest(VariabilityOptions):
     """One generation run: dims (if missing or asked for) and `days` daily files from `start`."""
 
@@ -86,3 +91,14 @@ class GenerationRequest(VariabilityOptions):
     regenerate_dims: bool = False
     overwrite: bool = False
     chunk_rows: int = Field(default=100_000, ge=1_000, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _days_are_dates(self) -> GenerationRequest:
+        """Every day asked for, and the days its status updates look back to, is a calendar date."""
+        try:
+            self.start - timedelta(days=LOOKBACK_DAYS)
+            self.start + timedelta(days=self.days - 1)
+        except OverflowError:
+            raise ValueError(f"{self.days} day(s) from {self.start} (and the {LOOKBACK_DAYS} days before, "
+                             f"which status updates look back to) do not fit in years 1-9999") from None
+        return self

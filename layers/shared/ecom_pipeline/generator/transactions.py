@@ -21,7 +21,12 @@ import numpy.typing as npt
 
 from ecom_pipeline.contracts import PAYMENT_TYPES, TRANSACTIONS_HEADER, Status
 from ecom_pipeline.generator import faults
-from ecom_pipeline.generator.config import FaultKind, GenerationRequest
+from ecom_pipeline.generator.config import (
+    LOOKBACK_DAYS,
+    UPDATE_LOOKBACK_WEIGHTS,
+    FaultKind,
+    GenerationRequest,
+)
 from ecom_pipeline.generator.dims import Catalog
 from ecom_pipeline.generator.rng import U64, Column, Key, Sampler, bits, day_key, uniform
 
@@ -36,9 +41,6 @@ MAX_QUANTITY: Final = len(QUANTITY_WEIGHTS)
 # Popularity follows a power law: a few customers and products account for much of the traffic.
 CUSTOMER_SKEW: Final = 0.8
 PRODUCT_SKEW: Final = 0.9
-# How far back a status update reaches: 0 = earlier in the same file, 1 = yesterday's file, ...
-UPDATE_LOOKBACK_WEIGHTS: Final = (0.2, 0.35, 0.15, 0.1, 0.08, 0.06, 0.06)
-LOOKBACK_DAYS: Final = len(UPDATE_LOOKBACK_WEIGHTS)
 # Candidate targets drawn per update row, in batches; the first suitable one wins. About one in five
 # candidates is suitable, so all 128 failing (the row then stays an ordinary new sale) has odds
 # below 1e-13, while most rows are settled by the first small batch.
@@ -202,7 +204,8 @@ class DayGenerator:
         The target is a clean, non-final (Pending or Completed) row of this day (earlier in the file)
         or of one of the six days before, Completed ones thinned by REFUND_ACCEPT: the first suitable
         one of MAX_CANDIDATES candidates, judged by re-deriving their draws. A row with no suitable
-        candidate (odds below 1e-13) keeps its own draws: an ordinary new sale. The update row then
+        candidate (odds below 1e-13 at the default rates; real when most rows are updates or faults,
+        see docs/generator.md) keeps its own draws: an ordinary new sale. The update row then
         points at the target's table entries, with the new status in its tail.
         """
         if not rows.size:

@@ -53,7 +53,21 @@ class DemoOptions:
             raise ValueError(f"unknown scenario {self.scenario!r}; choose one of {', '.join(SCENARIOS)}")
         if self.days < 1:
             raise ValueError("--days must be at least 1")
+        from ecom_pipeline.generator import GenerationRequest
+
+        # The generator's own bounds (seed, rows, calendar), checked before anything starts; the
+        # bad-file scenario drops one day more.
+        dropped = self.days + (self.scenario == "bad-file")
+        GenerationRequest.model_validate(self.generation(self.start, dropped))
         self.state_dir = self.state_dir.resolve()
+
+    def generation(self, start: date, days: int) -> dict[str, Any]:
+        """The generator's options for `days` days from `start`: its Lambda payload."""
+        fields: dict[str, Any] = {"start": start.isoformat(), "days": days, "rows_per_day": self.rows_per_day,
+                                  "seed": self.seed}
+        if self.fault_rate is not None:
+            fields["fault_rate"] = self.fault_rate
+        return fields
 
     @property
     def warehouse(self) -> str:
@@ -208,11 +222,7 @@ def _generate(rt: LocalRuntime, result: DemoResult, narrator: Narrator, days: li
     _warm_spark(rt, result)
     with _timed(result, "generator", narrator):
         for first, count in _contiguous(days):
-            opts = result.options
-            payload: dict[str, Any] = {"start": first.isoformat(), "days": count,
-                                       "rows_per_day": opts.rows_per_day, "seed": opts.seed}
-            if opts.fault_rate is not None:
-                payload["fault_rate"] = opts.fault_rate
+            payload = result.options.generation(first, count)
             if update_rate is not None:
                 payload["update_rate"] = update_rate
             report = rt.invoke("generator", payload)
@@ -346,11 +356,7 @@ def _generated_day(options: DemoOptions, day: date) -> str:
     from ecom_pipeline.generator import GenerationRequest, LocalSink, generate
 
     with tempfile.TemporaryDirectory() as tmp:
-        fields: dict[str, Any] = {"start": day, "days": 1, "rows_per_day": options.rows_per_day,
-                                  "seed": options.seed}
-        if options.fault_rate is not None:
-            fields["fault_rate"] = options.fault_rate
-        generate(GenerationRequest.model_validate(fields), LocalSink(tmp))
+        generate(GenerationRequest.model_validate(options.generation(day, 1)), LocalSink(tmp))
         return (Path(tmp) / transaction_key(day)).read_text(encoding="utf-8")
 
 
