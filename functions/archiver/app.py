@@ -38,8 +38,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             logger.info("not archiving", run_id=change.run_id, reason=result.skipped_reason)
             metrics.add_metric(name="NotificationsIgnored", unit=MetricUnit.Count, value=1)
             continue
+        left = result.left_in_landing
         logger.info("run archived", run_id=change.run_id, files=len(result.outcomes),
                     outcomes=sorted(str(o) for o in result.outcomes.values()))
-        metrics.add_metric(name="FilesArchived", unit=MetricUnit.Count, value=len(result.outcomes))
+        if left:  # their own runs archive them; should none follow, they stay in landing: say so
+            logger.warning("left in landing for their own runs: not the objects this run was started for",
+                           run_id=change.run_id, keys=left)
+        done = len(result.outcomes) - len(left)
+        metrics.add_metric(name="FilesArchived", unit=MetricUnit.Count, value=done)
+        metrics.add_metric(name="FilesLeftForTheirOwnRun", unit=MetricUnit.Count, value=len(left))
         archived[change.run_id] = {key: str(outcome) for key, outcome in result.outcomes.items()}
     return {"archived": archived}

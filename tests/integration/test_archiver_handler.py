@@ -113,7 +113,8 @@ def test_a_file_rewritten_while_the_run_went_on_is_left_for_its_own_run(
 
 
 def test_only_the_object_the_run_was_started_for_is_archived(
-        env: Any, glue: Any, sample_event: Any, lambda_context: Any) -> None:
+        env: Any, glue: Any, sample_event: Any, lambda_context: Any, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
     # S3 dates a multipart object from the start of its upload, so a rewrite begun before the run and
     # completed after it passes the time check; the ETags the trigger recorded tell it apart.
     env.put_object(Bucket=DATA, Key=K15, Body=_csv("2023-03-15", 5))
@@ -128,6 +129,12 @@ def test_only_the_object_the_run_was_started_for_is_archived(
     assert result["archived"][run_id] == {K15: "moved", K16: "left_for_its_own_run"}
     assert _keys(env, ARCHIVE) == [K15]
     assert _bytes(env, DATA, K16) == rewritten
+    # Said, not silent: a warning naming the key, and counted apart from the files archived
+    [warning] = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert warning.keys == [K16]  # type: ignore[attr-defined]  # Powertools' extra field
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emitted = next(line for line in lines if "_aws" in line)  # CloudWatch's embedded metric format
+    assert (emitted["FilesArchived"], emitted["FilesLeftForTheirOwnRun"]) == ([1.0], [1.0])
 
 
 def test_a_malformed_etags_argument_is_a_clear_error(env: Any, glue: Any, sample_event: Any,

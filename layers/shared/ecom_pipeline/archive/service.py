@@ -11,11 +11,11 @@ Idempotent per key, so repeated notifications and retries are harmless:
 | not the object the run was started for | any | nothing -> LEFT_FOR_ITS_OWN_RUN |
 
 The last row: a file rewritten under the same key since the run was started may not be what the run
-read; it stays in place, and its own notification starts the run that loads and then archives it. The
-object the run was started for is the one whose ETag S3 announced (`--s3_etags`, recorded by the
-trigger); a run without them (started by hand) falls back to the time: written after the run started.
-The time alone misses a multipart rewrite begun before the run and completed during it: S3 dates such
-an object from the start of its upload.
+read; it stays in place, and its own notification starts the run that loads and then archives it. Not
+the object the run was started for: its ETag is none of those S3 announced for the run's uploads
+(`--s3_etags`, recorded by the trigger), or it was written after the run started (the only check for
+a run started by hand, without ETags). The time alone misses a multipart rewrite begun before the run
+and completed during it: S3 dates such an object from the start of its upload.
 The source is deleted only while it still holds the version that was checked (S3's conditional
 delete), so a file rewritten while the archiver copies it is left for its own run too, never lost.
 
@@ -59,7 +59,7 @@ class ArchiveOutcome(StrEnum):
     MOVED = "moved"
     SOURCE_REMOVED = "source_removed"  # an equal copy was already archived
     ALREADY_ARCHIVED = "already_archived"
-    LEFT_FOR_ITS_OWN_RUN = "left_for_its_own_run"  # written after the run started
+    LEFT_FOR_ITS_OWN_RUN = "left_for_its_own_run"  # not the object the run was started for
 
 
 class ArchiveError(RuntimeError):
@@ -87,6 +87,11 @@ class RunArchive:
     run_id: str | None = None
     skipped_reason: str | None = None
     outcomes: dict[str, ArchiveOutcome] = field(default_factory=dict)
+
+    @property
+    def left_in_landing(self) -> list[str]:
+        """Keys that now hold another object than the run was started for: their own run archives them."""
+        return [key for key, done in self.outcomes.items() if done is ArchiveOutcome.LEFT_FOR_ITS_OWN_RUN]
 
 
 def archive_key(store: Store, key: str, source_bucket: str, archive_bucket: str,
