@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
-from ecom_pipeline.generator import FaultKind, GenerationRequest
+from ecom_pipeline.generator import FaultKind, GenerationRequest, LocalSink, generate
 from ecom_pipeline.generator.events import GeneratorSettings, InvalidPayload, request_from_event
+from ecom_pipeline.keys import transaction_key
 from pydantic import ValidationError
 
 SETTINGS = GeneratorSettings(data_bucket="data-bucket", rows_per_day=123, fault_rate=0.04)
@@ -42,9 +44,16 @@ def test_request_rejects_impossible_options(bad: dict[str, object]) -> None:
         GenerationRequest.model_validate({"start": "2023-01-01", **bad})
 
 
-def test_the_calendars_ends_are_usable_days() -> None:
-    assert GenerationRequest(start=date(9999, 12, 31)).start == date(9999, 12, 31)
-    assert GenerationRequest(start=date(1, 1, 8)).start == date(1, 1, 8)
+@pytest.mark.parametrize("day", [date(1, 1, 7), date(9999, 12, 31)])
+def test_the_calendars_first_and_last_usable_days_generate(tmp_path: Path, day: date) -> None:
+    generate(GenerationRequest(start=day, rows_per_day=200, update_rate=0.5), LocalSink(tmp_path))
+    assert (tmp_path / transaction_key(day)).read_text().count("\n") == 201
+
+
+@pytest.mark.parametrize(("start", "days"), [(date(1, 1, 6), 1), (date(9999, 12, 31), 2)])
+def test_days_past_them_are_refused(start: date, days: int) -> None:
+    with pytest.raises(ValidationError, match="do not fit in years 1-9999"):
+        GenerationRequest(start=start, days=days)
 
 
 def test_manual_payload_fills_missing_options_from_settings() -> None:

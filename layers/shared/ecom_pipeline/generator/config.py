@@ -95,10 +95,11 @@ class GenerationRequest(VariabilityOptions):
     @model_validator(mode="after")
     def _days_are_dates(self) -> GenerationRequest:
         """Every day asked for, and the days its status updates look back to, is a calendar date."""
+        reach = LOOKBACK_DAYS - 1  # lag 0 is the file's own day
         try:
-            self.start - timedelta(days=LOOKBACK_DAYS)
+            self.start - timedelta(days=reach)
             self.start + timedelta(days=self.days - 1)
         except OverflowError:
-            raise ValueError(f"{self.days} day(s) from {self.start} (and the {LOOKBACK_DAYS} days before, "
-                             f"which status updates look back to) do not fit in years 1-9999") from None
+            raise ValueError(f"{self.days} day(s) from {self.start} (and the {reach} days before, which "
+                             "status updates look back to) do not fit in years 1-9999") from None
         return self
