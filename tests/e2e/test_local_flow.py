@@ -249,6 +249,7 @@ def test_the_command_reports_a_rerun_with_nothing_to_do(first_run: DemoResult, s
 
 def test_in_the_bad_file_scenario_another_failed_run_still_fails_the_command(
         first_run: DemoResult, state_dir: Path) -> None:
+    # Last of the tests on the shared state: its rerun leaves a failed run in the saved summary.
     # Given another file with a wrong header in the landing bucket's saved state
     key = "transactions/year=2024/month=05/day=20/transactions_2024-05-20.csv"
     landing = _mirror(first_run, first_run.data_bucket) / key
