@@ -251,23 +251,26 @@ def straightforward_stage(spark: Any, data: Path, key: str, out: str, run_id: st
      .options(header="true", **RFC_4180).csv(f"{out}/rejects"))
 
 
-def worker(key: str, data: Path, out: Path, repeats: int, variant: str) -> dict[str, object]:
+def worker(key: str, data: Path, out: Path, repeats: int, variant: str,
+           java_options: str = "") -> dict[str, object]:
     """In a fresh interpreter: DuckDB and Spark runs alternate, so both see the same machine load.
 
     Order: DuckDB, then Spark's session start and cold run, then `repeats` x (DuckDB, Spark warm).
     `variant` is "job" (the job's `stage_batch`), "job+floor" (the same, then the floors) or
-    "straightforward".
+    "straightforward". `java_options` are added to the job session's JVM options.
     """
     ctes = _duckdb_ctes(str(data / key), str(data / "dims/products.csv"), str(data / "dims/customers.csv"))
     duck = [duckdb_run(ctes, out / "duck-0")]
 
     t0 = time.perf_counter()
-    from ecom_pipeline.job.spark import get_spark
+    from ecom_pipeline.job.spark import LOCAL_CONF, get_spark
 
     importlib.import_module("ecom_pipeline.job.entry")  # with the session start, not in the cold run
 
     job = variant.startswith("job")
-    spark = get_spark("local[2]") if job else straightforward_session()
+    jvm_options = {"spark.driver.extraJavaOptions":
+                   f"{LOCAL_CONF['spark.driver.extraJavaOptions']} {java_options}"} if java_options else None
+    spark = get_spark("local[2]", extra_conf=jvm_options) if job else straightforward_session()
     spark.range(1).count()  # the JVM and the session are up
     session_s = time.perf_counter() - t0
     stage = job_stage if job else straightforward_stage
@@ -306,6 +309,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="reuse/generate data here")
     parser.add_argument("--no-straightforward", action="store_true",
                         help="skip the straightforward PySpark reference (halves the time)")
+    parser.add_argument("--java-options", default="",
+                        help="more JVM options for the job's sessions (e.g. -XX:CompileThresholdScaling=2)")
     parser.add_argument("--worker", nargs=4, metavar=("VARIANT", "KEY", "DATA", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -313,7 +318,8 @@ def main() -> None:
         parser.error("--sessions must be at least 1")
     if args.worker:
         variant, key, data, out = args.worker
-        print(json.dumps(worker(key, Path(data), Path(out), args.repeats, variant), default=str))
+        print(json.dumps(worker(key, Path(data), Path(out), args.repeats, variant, args.java_options),
+                         default=str))
         return
 
     from ecom_pipeline.keys import transaction_key
@@ -329,7 +335,7 @@ def main() -> None:
         references: list[dict[str, Any]] = []
         for number in range(args.sessions):
             sessions.append(_worker("job+floor" if number == 0 else "job", key, data, work / "job",
-                                    args.repeats))
+                                    args.repeats, args.java_options))
             if not args.no_straightforward:
                 references.append(_worker("straightforward", key, data, work / "straightforward",
                                           args.repeats))
@@ -338,6 +344,7 @@ def main() -> None:
     for one in sessions:
         _same_rows("DuckDB (job's process)", [written for *_, written in one["duck_runs"]], one["per_file"])
     result = {"rows": args.rows, "repeats": args.repeats, "sessions": args.sessions,
+              "java_options": args.java_options,
               "load_average": list(os.getloadavg()), **_summary(sessions)}
     floor, first = sessions[0]["floor"], sessions[0]["duck_runs"]
     result.update({
@@ -395,10 +402,11 @@ def _summary(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _worker(variant: str, key: str, data: Path, out: Path, repeats: int) -> dict[str, Any]:
+def _worker(variant: str, key: str, data: Path, out: Path, repeats: int,
+            java_options: str = "") -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "--repeats", str(repeats), "--worker", variant, key, str(data.resolve()),
-         str(out)], check=True, capture_output=True, text=True)
+        [sys.executable, __file__, "--repeats", str(repeats), f"--java-options={java_options}",
+         "--worker", variant, key, str(data.resolve()), str(out)], check=True, capture_output=True, text=True)
     measured: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return measured
 
