@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ecom_pipeline.contracts import SOURCE_KEYS_ARG
 from ecom_pipeline.errors import described
 from ecom_pipeline.keys import CUSTOMERS_KEY, PRODUCTS_KEY
 from ecom_pipeline.local.eventbridge import glue_state_change_event
@@ -271,7 +272,7 @@ def _stderr_to(path: Path | None) -> Iterator[None]:
 
 def _source_keys(arguments: dict[str, str]) -> list[str]:
     try:
-        keys = json.loads(arguments.get("--source_keys", "[]"))
+        keys = json.loads(arguments.get(SOURCE_KEYS_ARG, "[]"))
     except ValueError:
         return []
     return [str(k) for k in keys] if isinstance(keys, list) else []
