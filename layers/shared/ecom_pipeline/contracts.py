@@ -33,8 +33,13 @@ FIRST_LINE_LIMIT: Final = 64 * 1024
 _SHOWN = 120  # characters of a wrong header quoted in the error
 
 
+def header_line(first_line: str | None) -> str | None:
+    """The header a file's first line holds: a BOM and the line end removed; None for an empty file."""
+    return None if first_line is None else first_line.removesuffix("\n").rstrip("\r").lstrip("\ufeff")
+
+
 def header_problem(name: str, header: str | None, expected: str) -> str | None:
-    """Why a file's first line `header` (BOM and line end removed) is not `expected`, naming the file
+    """Why a file's first line `header` (as `header_line` gives it) is not `expected`, naming the file
     and showing a short excerpt; None if it is. The job and the dims load use this one rule."""
     if header == expected:
         return None

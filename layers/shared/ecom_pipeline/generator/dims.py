@@ -18,7 +18,13 @@ from typing import Final
 
 from faker import Faker
 
-from ecom_pipeline.contracts import CUSTOMER_COLUMNS, MEMBERSHIP_LEVELS, PRODUCT_COLUMNS, header_problem
+from ecom_pipeline.contracts import (
+    CUSTOMER_COLUMNS,
+    MEMBERSHIP_LEVELS,
+    PRODUCT_COLUMNS,
+    header_line,
+    header_problem,
+)
 
 # category -> (price range in dollars, adjectives, nouns). Prices are log-uniform within the range.
 CATEGORIES: Final[dict[str, tuple[tuple[float, float], tuple[str, ...], tuple[str, ...]]]] = {
@@ -152,9 +158,8 @@ class Catalog:
 def _columns(text: str, columns: tuple[str, ...], what: str) -> dict[str, tuple[str, ...]]:
     """Column name -> values of a dim CSV whose header must be exactly `columns`: the rule the job and
     the dims load apply (`contracts.header_problem`; a BOM and CRLF line ends are fine)."""
-    text = text.removeprefix("\ufeff")
-    first = text.split("\n", 1)[0].removesuffix("\r") if text else None
-    if problem := header_problem(f"{what} dim", first, ",".join(columns)):
+    first = text.split("\n", 1)[0] if text else None
+    if problem := header_problem(f"{what} dim", header_line(first), ",".join(columns)):
         raise ValueError(problem)
     rows = csv.reader(io.StringIO(text))
     next(rows)

@@ -19,6 +19,7 @@ from ecom_pipeline.contracts import (
     FIRST_LINE_LIMIT,
     PRODUCTS_HEADER,
     TRANSACTIONS_HEADER,
+    header_line,
     header_problem,
 )
 from ecom_pipeline.job.schema import (
@@ -107,7 +108,7 @@ def read_first_line(spark: SparkSession, uri: str) -> str | None:
         line = reader.readLine()
     finally:
         reader.close()
-    return None if line is None else str(line).lstrip("\ufeff").rstrip("\r")
+    return header_line(None if line is None else str(line))
 
 
 def check_header(spark: SparkSession, source: SourceFile) -> None:

@@ -71,11 +71,11 @@ def read_dim_csv(location: str, table: Table) -> list[list[str]]:
 
 def _checked_rows(handle: TextIO, path: Path, table: Table) -> list[list[str]]:
     expected = _EXPECTED_HEADER[table.name]
-    # The job's rule exactly (contracts.header_problem): the first line as it is, no trimming, a BOM
-    # aside, read up to the same bound.
+    # The job's rule exactly (contracts.header_line, header_problem): the first line as it is, no
+    # trimming, a BOM and line end aside, read up to the same bound.
     first = handle.readline(contracts.FIRST_LINE_LIMIT)
-    header = first.removesuffix("\n").removesuffix("\r").lstrip("\ufeff") if first else None
-    if problem := contracts.header_problem(f"{path}:1", header, ",".join(expected)):
+    if problem := contracts.header_problem(f"{path}:1", contracts.header_line(first or None),
+                                           ",".join(expected)):
         raise DimFileError(problem)
     key_index = expected.index(table.key)
     rows: list[list[str]] = []
