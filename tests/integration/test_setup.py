@@ -155,16 +155,22 @@ def test_the_shipped_zip_imports_on_its_own(tmp_path: Path) -> None:
 
 
 class RecordingWarehouse:
-    """Stands in for Redshift, which the Data API reaches only in AWS: records what it is asked to load."""
+    """Stands in for Redshift, which the Data API reaches only in AWS: records what it is asked to load,
+    and what those S3 objects held when it was asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, s3: Any = None) -> None:
+        self.s3 = s3
         self.loaded: list[tuple[str, str]] = []
+        self.contents: list[str] = []
 
     def apply_schema(self) -> None:
         pass
 
     def load_dims(self, products: str, customers: str) -> dict[str, int]:
         self.loaded.append((products, customers))
+        for uri in (products, customers) if self.s3 else ():
+            bucket, key = uri.removeprefix("s3://").split("/", 1)
+            self.contents.append(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
         return {DIM_PRODUCTS: 0, DIM_CUSTOMERS: 0}
 
     def close(self) -> None:
@@ -181,15 +187,28 @@ def redshift_job(s3: Any, glue: Any) -> None:
                                       "--warehouse_url": "redshift://?workgroup=w&database=dev&secret_arn=arn:s"})
 
 
-def test_redshift_copies_the_dims_from_s3_once_they_pass_the_checks(redshift_job: None) -> None:
+def test_redshift_copies_checked_copies_of_the_dims_then_removes_them(redshift_job: None, s3: Any) -> None:
+    # COPY would read the dims' own keys as prefixes (a products.csv.bak too), keep the spaces the checks
+    # trim and refuse or round what they accept: it gets the checked rows, at keys of this setup's own.
     from ecom_pipeline.aws.glue import GlueJobs
     from ecom_pipeline.aws.s3 import ObjectStore
     from ecom_pipeline.deploy import setup_stack
 
-    redshift = RecordingWarehouse()
+    s3.put_object(Bucket=DATA, Key=PRODUCTS_KEY,
+                  Body=b"product_id,product_name,category,price,supplier_id\n P1 , Widget ,Tools,1e3,S1\n"
+                       b"P2,Gadget,Tools,+4.5,S2\n")
+    s3.put_object(Bucket=DATA, Key=PRODUCTS_KEY + ".bak", Body=b"not,a,dims,file\n")
+    redshift = RecordingWarehouse(s3)
     setup_stack(JOB, b"script", GlueJobs(), ObjectStore(), warehouse=lambda url: redshift)
 
-    assert redshift.loaded == [(f"s3://{DATA}/{PRODUCTS_KEY}", f"s3://{DATA}/{CUSTOMERS_KEY}")]
+    [(products, customers)] = redshift.loaded
+    assert products.startswith(f"s3://{DATA}/staging/setup/") and products.endswith("/products.csv")
+    assert customers == products.removesuffix("products.csv") + "customers.csv"
+    assert redshift.contents[0].splitlines() == ["product_id,product_name,category,price,supplier_id",
+                                                 "P1,Widget,Tools,1000.00,S1", "P2,Gadget,Tools,4.50,S2"]
+    assert redshift.contents[1].splitlines()[0] == "customer_id,first_name,last_name,email,membership_level"
+    left = [item["Key"] for item in s3.list_objects_v2(Bucket=DATA, Prefix="staging/").get("Contents", [])]
+    assert left == []
 
 
 def test_redshift_never_copies_dims_whose_columns_are_out_of_order(redshift_job: None, s3: Any) -> None:
@@ -207,16 +226,21 @@ def test_redshift_never_copies_dims_whose_columns_are_out_of_order(redshift_job:
     assert redshift.loaded == []
 
 
-def test_a_failed_setup_leaves_both_buckets_as_they_were(redshift_job: None, s3: Any) -> None:
+@pytest.mark.parametrize("failing", ["apply_schema", "load_dims"])
+def test_a_failed_setup_leaves_both_buckets_as_they_were(redshift_job: None, s3: Any, failing: str) -> None:
     # CloudFormation cannot delete a bucket with objects in it: a first deploy that fails here must roll back.
     from ecom_pipeline.aws.glue import GlueJobs
     from ecom_pipeline.aws.s3 import ObjectStore
     from ecom_pipeline.deploy import setup_stack
     from ecom_pipeline.warehouse import WarehouseError
 
+    def unavailable(*args: Any) -> Any:
+        raise WarehouseError("the workgroup is not available")
+
     class UnreachableWarehouse(RecordingWarehouse):
-        def apply_schema(self) -> None:
-            raise WarehouseError("the workgroup is not available")
+        pass
+
+    setattr(UnreachableWarehouse, failing, unavailable)
 
     with pytest.raises(WarehouseError, match="not available"):
         setup_stack(JOB, b"script", GlueJobs(), ObjectStore(), warehouse=lambda url: UnreachableWarehouse())

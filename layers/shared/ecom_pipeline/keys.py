@@ -12,6 +12,8 @@ CUSTOMERS_KEY: Final = "dims/customers.csv"
 TRANSACTIONS_PREFIX: Final = "transactions/"
 REJECTS_PREFIX: Final = "rejects/"
 STAGING_PREFIX: Final = "staging/"
+# Where the stack's setup puts the checked dims for Redshift to COPY (one folder per setup call).
+SETUP_STAGING_PREFIX: Final = f"{STAGING_PREFIX}setup/"
 
 _TRANSACTION_KEY = re.compile(
     r"^transactions/year=(?P<y>\d{4})/month=(?P<m>\d{2})/day=(?P<d>\d{2})/"

@@ -10,6 +10,7 @@ artifact bucket, which the job's role cannot read (and which CI expires).
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,10 +21,10 @@ from ecom_pipeline.aws.glue import JobDefinition
 from ecom_pipeline.deploy.package import package_zip
 from ecom_pipeline.generator import GenerationRequest, S3Sink
 from ecom_pipeline.generator.service import ensure_dims
-from ecom_pipeline.keys import CUSTOMERS_KEY, PRODUCTS_KEY
+from ecom_pipeline.keys import CUSTOMERS_KEY, PRODUCTS_KEY, SETUP_STAGING_PREFIX
 from ecom_pipeline.warehouse import open_warehouse
 from ecom_pipeline.warehouse.base import Warehouse
-from ecom_pipeline.warehouse.dims import read_dim_csv
+from ecom_pipeline.warehouse.dims import read_dim_csv, write_normalised_csv
 from ecom_pipeline.warehouse.schema import DIM_CUSTOMERS, DIM_PRODUCTS
 
 
@@ -96,19 +97,31 @@ def setup_stack(job_name: str, script: bytes, glue: JobDefinitions, store: Objec
 
 
 def _load_dims(db: Warehouse, url: str, data_bucket: str, store: Objects) -> dict[str, int]:
-    """Local engines load (and check) copies of the dims; Redshift COPYs them straight from S3.
+    """Every engine loads the rows the checks passed (warehouse.dims): the local engines from copies on
+    disk, Redshift from the normalised copies uploaded to a folder of this call's own under staging/.
 
-    COPY alone would skip the header unread (columns in another order would load into the wrong ones)
-    and round a price with three decimals, so Redshift's files first pass the local engines' checks.
+    COPY from the dims' own keys would skip the header unread (columns in another order would load into
+    the wrong ones), keep the spaces the checks trim, round a third decimal, and read every object whose
+    key merely begins with the file's (`products.csv.bak` too). The copies are removed after the load
+    (staging/ also expires).
     """
     with tempfile.TemporaryDirectory(prefix="ecom-setup-") as tmp:
         paths = []
         for key in (PRODUCTS_KEY, CUSTOMERS_KEY):
             path = Path(tmp) / Path(key).name
             path.write_text(store.get_text(data_bucket, key), encoding="utf-8")
-            paths.append(str(path))
+            paths.append(path)
         if not url.startswith("redshift://"):
-            return db.load_dims(paths[0], paths[1])
-        for copy, table in zip(paths, (DIM_PRODUCTS, DIM_CUSTOMERS), strict=True):
-            read_dim_csv(copy, table)
-    return db.load_dims(f"s3://{data_bucket}/{PRODUCTS_KEY}", f"s3://{data_bucket}/{CUSTOMERS_KEY}")
+            return db.load_dims(str(paths[0]), str(paths[1]))
+        folder = f"{SETUP_STAGING_PREFIX}{uuid.uuid4().hex}/"
+        staged: list[str] = []
+        try:
+            for path, table in zip(paths, (DIM_PRODUCTS, DIM_CUSTOMERS), strict=True):
+                normalised = write_normalised_csv(read_dim_csv(str(path), table), table,
+                                                  Path(tmp) / f"normalised-{path.name}")
+                staged.append(folder + path.name)
+                store.put(data_bucket, staged[-1], normalised.read_bytes(), content_type="text/csv")
+            return db.load_dims(*(f"s3://{data_bucket}/{key}" for key in staged))
+        finally:
+            for key in staged:
+                store.delete(data_bucket, key)

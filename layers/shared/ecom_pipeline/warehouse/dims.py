@@ -32,17 +32,18 @@ def local_path(location: str) -> Path:
     return Path(location)
 
 
-def _check_price(value: str) -> str | None:
-    """None when `value` is a valid DECIMAL(12,2) >= 0, otherwise why not."""
+def _price(value: str, where: str) -> str:
+    """`value` as a plain DECIMAL(12,2) literal ('1e3' and '+1000' become '1000.00'), which every engine's
+    bulk loader reads alike; a DimFileError at `where` unless it is a non-negative price in whole cents."""
     try:
         price = Decimal(value)
     except InvalidOperation:
-        return f"price {value!r} is not a number"
+        raise DimFileError(f"{where}: price {value!r} is not a number") from None
     if not price.is_finite() or price < 0 or price >= _MAX_PRICE:
-        return f"price {value!r} is not a non-negative DECIMAL(12,2)"
+        raise DimFileError(f"{where}: price {value!r} is not a non-negative DECIMAL(12,2)")
     if price != price.quantize(_CENT):
-        return f"price {value!r} has more than 2 decimal places"
-    return None
+        raise DimFileError(f"{where}: price {value!r} has more than 2 decimal places")
+    return format(abs(price).quantize(_CENT), "f")  # abs: '-0' is 0.00, not '-0.00'
 
 
 def _too_long(row: list[str], table: Table) -> str | None:
@@ -56,7 +57,7 @@ def _too_long(row: list[str], table: Table) -> str | None:
 
 def read_dim_csv(location: str, table: Table) -> list[list[str]]:
     """The validated data rows of a dimension CSV (header checked, key unique and present, price valid,
-    every value no longer than its column), values trimmed."""
+    every value no longer than its column), values trimmed, prices written plainly (`_price`)."""
     path = local_path(location)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")  # a BOM is not part of the header
@@ -95,11 +96,13 @@ def _checked_rows(handle: TextIO, path: Path, table: Table) -> list[list[str]]:
                 f"{path}:{line}: duplicate {table.key} {key!r} (first on line {seen[key]})"
             )
         seen[key] = line
-        if "price" in expected and (problem := _check_price(row[expected.index("price")].strip())):
-            raise DimFileError(f"{path}:{line}: {problem}")
         if problem := _too_long(row, table):
             raise DimFileError(f"{path}:{line}: {problem}")
-        rows.append([value.strip() for value in row])
+        values = [value.strip() for value in row]
+        if "price" in expected:
+            index = expected.index("price")
+            values[index] = _price(values[index], f"{path}:{line}")
+        rows.append(values)
     return rows
 
 
