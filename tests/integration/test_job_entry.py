@@ -373,6 +373,26 @@ def test_wrong_header_file_is_named_and_the_others_still_load(
     assert stored == report.accounting["inserted"] > 0
 
 
+def test_dates_before_the_gregorian_calendar_load_as_they_are(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
+    # Spark's default refuses to write such a date to Parquet, and that failed the whole run.
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    product = read_csv(generated_dataset.products_csv)[0]["product_id"]
+    customer = read_csv(generated_dataset.customers_csv)[0]["customer_id"]
+    source = tmp_path / "in" / "old.csv"
+    source.parent.mkdir(parents=True)
+    source.write_text(TRANSACTIONS_HEADER + "\n" + "".join(
+        f"{txn},{customer},{product},1,5.00,{day},PayPal,Completed\n"
+        for txn, day in (("OLD1", "1500-06-01"), ("OLD2", "0001-01-01"), ("OLD3", "1582-10-04"))))
+
+    report = run_job(spark, job_args(url, generated_dataset, tmp_path / "out", [f"file://{source}"]))
+
+    assert report.accounting["inserted"] == 3
+    assert [(txn, str(day)) for txn, day in query(
+        url, "SELECT transaction_id, transaction_date FROM fact_transactions ORDER BY 1")] == [
+        ("OLD1", "1500-06-01"), ("OLD2", "0001-01-01"), ("OLD3", "1582-10-04")]
+
+
 def test_a_load_failure_still_names_the_files_rejected_whole(
         spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)

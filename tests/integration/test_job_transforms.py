@@ -87,6 +87,9 @@ REJECT_CASES: list[tuple[dict[str, Any], RejectReason | None]] = [
     ({"transaction_date": "2023-03-15T10:00"}, RejectReason.INVALID_DATE),
     ({"transaction_date": "2023-02-29"}, RejectReason.INVALID_DATE),
     ({"transaction_date": "2024-02-29"}, None),
+    ({"transaction_date": "0000-01-01"}, RejectReason.INVALID_DATE),  # no warehouse has a year 0
+    ({"transaction_date": "0001-01-01"}, None),
+    ({"transaction_date": "1500-06-01"}, None),  # before the Gregorian calendar: a real date all the same
     ({"status": "Shipped"}, RejectReason.INVALID_STATUS),
     ({"status": "completed"}, RejectReason.INVALID_STATUS),
     ({"status": ""}, RejectReason.INVALID_STATUS),
@@ -101,6 +104,12 @@ REJECT_CASES: list[tuple[dict[str, Any], RejectReason | None]] = [
     ({"payment_type": "é" * 17}, RejectReason.MALFORMED_ROW),  # 17 characters, 34 bytes
     ({"product_id": "P" * 65}, RejectReason.MALFORMED_ROW),
     ({"payment_type": None}, None),
+    # Bytes that were not UTF-8, as the reader decodes them: two ids differing only there would merge.
+    ({"transaction_id": "T\ufffd1"}, RejectReason.MALFORMED_ROW),
+    ({"payment_type": "Cr\ufffddit"}, RejectReason.MALFORMED_ROW),
+    # The tail of a record whose quoted value held a line break begins with the value's closing quote.
+    ({"transaction_id": 'Card",T2'}, RejectReason.MALFORMED_ROW),
+    ({"payment_type": 'Pay "Pal"'}, None),  # a quoted value may hold a quote
 ]
 
 
@@ -216,6 +225,15 @@ def test_ties_keep_the_later_input_row_across_files(spark: SparkSession,
     assert (across["status"], across["source_file"]) == ("Cancelled", "file1.csv")
 
 
+def test_the_key_is_stored_without_its_surrounding_spaces(spark: SparkSession,
+                                                         dims: tuple[DataFrame, DataFrame]) -> None:
+    # Redshift compares VARCHARs ignoring trailing spaces, PostgreSQL and DuckDB do not: one key for all.
+    rows = [{"transaction_id": "T1 ", "status": "Pending"}, {"transaction_id": " T1", "status": "Completed"},
+            {"transaction_id": "T2", "status": "Pending"}]
+    facts = stage(spark, dims, [raw_frame(spark, rows)])
+    assert [(f["transaction_id"], f["status"]) for f in facts] == [("T1", "Completed"), ("T2", "Pending")]
+
+
 def test_rejects_keep_raw_values_and_file_day(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
     raw = raw_frame(spark, [{"quantity": " x ", "transaction_date": "2023-03-10"},
                             {"transaction_date": "garbage", "quantity": "-1"}])
@@ -262,6 +280,36 @@ def test_quotes_inside_a_field_are_read_as_rfc_4180_writes_them(spark: SparkSess
                                                                       ("C:\\cards\\", None)]
 
 
+def test_neither_half_of_a_record_split_by_a_quoted_line_break_loads(
+        spark: SparkSession, tmp_path: Path, dims: tuple[DataFrame, DataFrame]) -> None:
+    # Read line by line, the tail would otherwise load as a row of its own, with the id 'T2"'.
+    source = write_file(tmp_path / "split.csv", [
+        TRANSACTIONS_HEADER,
+        'T1,C1,P1,2,10.00,2023-03-15,"Credit',
+        'T2",C1,P1,2,10.00,2023-03-15,PayPal,Completed',
+        'T3,C1,P1,2,10.00,2023-03-15,"Credit',
+        'Card",Completed',
+        "T4,C1,P1,2,10.00,2023-03-15,PayPal,Completed",
+    ])
+    validated = transforms.validate(io.read_transactions(spark, [source]), *dims)
+    got = [(r["transaction_id"], r[REJECT_REASON]) for r in validated.orderBy(INPUT_ORDER).collect()]
+    assert [reason for _, reason in got] == ["malformed_row"] * 4 + [None]
+    assert got[-1] == ("T4", None)
+
+
+def test_bytes_that_are_not_utf8_make_a_row_malformed(spark: SparkSession, tmp_path: Path,
+                                                      dims: tuple[DataFrame, DataFrame]) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(f"{TRANSACTIONS_HEADER}\n".encode()
+                     + "T\xe91,C1,P1,2,10.00,2023-03-15,PayPal,Completed\n".encode("latin-1")
+                     + "T2,C1,P1,2,10.00,2023-03-15,Cr\xe9dit,Completed\n".encode("latin-1")
+                     + "T3,C1,P1,2,10.00,2023-03-15,Crédit,Completed\n".encode())
+    source = io.SourceFile(path.name, f"file://{path}", DAY)
+    validated = transforms.validate(io.read_transactions(spark, [source]), *dims)
+    got = [r[REJECT_REASON] for r in validated.orderBy(INPUT_ORDER).collect()]
+    assert got == ["malformed_row", "malformed_row", None]
+
+
 def test_input_order_follows_files_then_lines(spark: SparkSession, tmp_path: Path) -> None:
     lines = [f"T{i},C1,P1,1,1.00,2023-03-15,PayPal,Pending" for i in range(50)]
     one = write_file(tmp_path / "b.csv", [TRANSACTIONS_HEADER, *lines[:25]])
@@ -290,6 +338,19 @@ def test_a_file_without_line_breaks_is_neither_read_whole_nor_quoted_whole(spark
     with pytest.raises(io.WrongHeader) as wrong:
         io.check_header(spark, blob)
     assert len(str(wrong.value)) < 400 and "(a longer line)" in str(wrong.value)
+
+
+def test_a_dims_value_may_hold_a_quoted_line_break_as_setup_reads_it(spark: SparkSession,
+                                                                     tmp_path: Path) -> None:
+    from ecom_pipeline.contracts import CUSTOMERS_HEADER, PRODUCTS_HEADER
+
+    products_csv, customers_csv = tmp_path / "products.csv", tmp_path / "customers.csv"
+    products_csv.write_text(f'{PRODUCTS_HEADER}\nP3,"Multi\nLine",Cat,5.00,S3\nP4,Lamp,Home,1.00,S1\n')
+    customers_csv.write_text(f"{CUSTOMERS_HEADER}\nC1,Ann,Lee,ann@example.com,Gold\n")
+    products, _ = io.read_dims(spark, f"file://{products_csv}", f"file://{customers_csv}")
+    got = products.orderBy("product_id").collect()
+    assert [(r["product_id"], r["product_name"], r["category"]) for r in got] == [
+        ("P3", "Multi\nLine", "Cat"), ("P4", "Lamp", "Home")]
 
 
 def test_dims_are_matched_trimmed_as_the_warehouse_stores_them(spark: SparkSession) -> None:

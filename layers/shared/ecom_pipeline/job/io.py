@@ -158,7 +158,8 @@ def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tup
         problem = header_problem(uri, read_first_line(spark, uri), expected)
         if problem:
             raise WrongDimsHeader(problem)
-    options = {"header": "true", "mode": "PERMISSIVE", **RFC_4180}
+    # Whole files (they are small): a quoted value may hold a line break, as setup's reader allows.
+    options = {"header": "true", "mode": "PERMISSIVE", "multiLine": "true", **RFC_4180}
     products = spark.read.schema(RAW_PRODUCTS).options(**options).csv(literal_path(products_uri))
     customers = spark.read.schema(RAW_CUSTOMERS).options(**options).csv(literal_path(customers_uri))
     return products, customers

@@ -42,6 +42,9 @@ JOB_SQL_CONF: dict[str, str] = {
     # No _SUCCESS markers: the staged prefix holds only Parquet part files, which Redshift's COPY loads
     # all of. A session setting reaches the Hadoop configuration of every DataFrame write, Glue's too.
     "mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+    # Dates as they are (proleptic Gregorian, as every warehouse reads them): Spark's default refuses
+    # to write one before 1582-10-15 and fails the whole run on such a row.
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
 }
 
 

@@ -46,6 +46,9 @@ _INTEGER = r"^[+-]?[0-9]+$"
 # finer one, and every total and class computed from it, without a trace.
 _CENTS = r"^[+-]?([0-9]+([.][0-9]{0,2}0*)?|[.][0-9]{1,2}0*)$"
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Spark reads '0000-01-01' as a date; Python, PostgreSQL and Redshift have no year 0. (As text into the
+# plan: PySpark passes a date literal on through strftime, which writes year 1 as '1-01-01'.)
+FIRST_DATE: Final = date(1, 1, 1)
 # The largest DECIMAL(14,2): a quantity whose total would not fit is not a usable quantity.
 MAX_TOTAL: Final = Decimal("999999999999.99")
 
@@ -66,8 +69,18 @@ TEXT_LIMITS: Final = {name: limit for name in ("transaction_id", "customer_id", 
                       if (limit := FACT_TRANSACTIONS.text_limit(name)) is not None}
 
 
-def _too_long() -> Column:
-    checks = [F.octet_length(F.col(name)) > limit for name, limit in TEXT_LIMITS.items()]
+# What the reader decodes bytes that are not UTF-8 into: two ids that differ only there would merge.
+NOT_UTF8: Final = "\ufffd"
+
+
+def _unusable_text() -> Column:
+    """A stored text value the warehouse would refuse or the reader garbled: longer than its column, not
+    UTF-8, or (transaction_id) holding a double quote. Read line by line, a value whose quotes hold a line
+    break leaves its record's tail as a line of its own, and that tail's first field ends in the closing
+    quote: without this, the tail could load as a row with an id like `T2"`."""
+    checks = [F.col("transaction_id").contains('"')]
+    for name, limit in TEXT_LIMITS.items():
+        checks += [F.octet_length(F.col(name)) > limit, F.col(name).contains(NOT_UTF8)]
     combined = checks[0]
     for check in checks[1:]:
         combined = combined | check
@@ -85,6 +98,7 @@ def parse_values(raw: DataFrame) -> DataFrame:
             .withColumn(QUANTITY, _typed("quantity", _INTEGER, "int"))
             .withColumn(PRICE, _typed("price", _CENTS, "decimal(12,2)"))
             .withColumn(DATE, _typed("transaction_date", _ISO_DATE, "date"))
+            .withColumn(DATE, F.when(F.col(DATE) >= F.lit(FIRST_DATE.isoformat()).cast("date"), F.col(DATE)))
             .withColumn(TOTAL, F.when(total <= F.lit(MAX_TOTAL), total.cast("decimal(14,2)"))))
 
 
@@ -140,7 +154,7 @@ def reject_reason() -> Column:
     quantity_ok = F.col(QUANTITY).isNotNull() & (F.col(QUANTITY) > 0)
     price_ok = F.col(PRICE).isNotNull() & (F.col(PRICE) >= 0)
     checks: list[tuple[RejectReason, Column]] = [
-        (RejectReason.MALFORMED_ROW, F.col(CORRUPT_RECORD).isNotNull() | _too_long()),
+        (RejectReason.MALFORMED_ROW, F.col(CORRUPT_RECORD).isNotNull() | _unusable_text()),
         (RejectReason.MISSING_TRANSACTION_ID, _blank("transaction_id")),
         # A total that overflows DECIMAL(14,2) makes the quantity unusable for that price.
         (RejectReason.INVALID_QUANTITY, ~quantity_ok | (price_ok & F.col(TOTAL).isNull())),
@@ -205,7 +219,10 @@ def prepare(validated: DataFrame) -> DataFrame:
     return validated.select(
         F.when(~valid, raw).alias(RAW),
         REJECT_REASON,
-        "transaction_id", "customer_id", "product_id",
+        # The key without its surrounding spaces: Redshift ignores trailing spaces when it compares
+        # VARCHARs, PostgreSQL and DuckDB do not, so 'T1 ' and 'T1' must be one key before any of them.
+        F.trim(F.col("transaction_id")).alias("transaction_id"),
+        "customer_id", "product_id",
         F.col(QUANTITY).alias("quantity"),
         F.col(PRICE).alias("price"),
         F.col(TOTAL).alias("total_amount"),
