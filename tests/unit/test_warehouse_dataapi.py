@@ -100,10 +100,37 @@ def test_statement_still_running_at_the_bound_is_cancelled(client, clock) -> Non
     for _ in range(4):  # 0.5 + 1 + 2 = 3.5s slept, the next 2s would pass the 5s bound
         stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
     stub.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
+    stub.add_response("describe_statement", described("ABORTED", Error="Query cancelled."), {"Id": "s1"})
 
-    with pytest.raises(WarehouseError, match="still STARTED after 5s: cancelled"):
+    with pytest.raises(WarehouseError, match=r"still running after 5s: cancelled \(ABORTED"):
         api_for(real, clock, timeout_s=5.0).run("VACUUM")
     assert sum(clock.sleeps) <= 5.0
+
+
+def test_a_batch_that_commits_before_the_cancel_reaches_it_is_not_reported_failed(client, clock) -> None:
+    real, stub = client
+    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
+    for _ in range(4):
+        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    stub.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
+    stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    stub.add_response("describe_statement", described("FINISHED"), {"Id": "s1"})
+
+    assert api_for(real, clock, timeout_s=5.0).run("DELETE FROM t") is None
+
+
+def test_a_cancelled_statement_that_never_ends_fails_within_a_bound(client, clock) -> None:
+    real, stub = client
+    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
+    for _ in range(4):
+        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    stub.add_response("cancel_statement", {"Status": False}, {"Id": "s1"})
+    for _ in range(32):  # one look at once, then every 2s until 60s past the bound (3.5s -> 65.5s)
+        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+
+    with pytest.raises(WarehouseError, match="did not cancel it, and it was still STARTED 60s later"):
+        api_for(real, clock, timeout_s=5.0).run("VACUUM")
+    assert sum(clock.sleeps) <= 5.0 + 60.0 + 5.0
 
 
 def test_a_statement_that_ends_as_the_bound_passes_is_judged_by_its_end(client, clock) -> None:

@@ -21,6 +21,8 @@ _BROKEN = ("FAILED", "ABORTED")
 # Redshift's serializable isolation violation (error 1023): the transaction may simply be run again.
 # Matched by its words, which Redshift always sends: "1023" alone also occurs in ids and values.
 _SERIALIZATION_MARKER = "serializable isolation violation"
+# How long a cancelled statement is still watched for how it ends (a cancel takes effect in seconds).
+_AFTER_CANCEL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -75,36 +77,39 @@ class DataApi:
         return self.result(submitted["Id"]) if described.get("HasResultSet") else None
 
     def wait(self, statement_id: str) -> dict[str, Any]:
-        """Poll until the statement ends: doubling delays, an overall bound, a clear error when it fails."""
+        """Poll until the statement ends: doubling delays, an overall bound, a clear error when it fails.
+
+        At the bound the statement is cancelled, then still judged by how it ends: a batch may commit
+        before a cancel reaches it (or the cancel may be refused), and one that committed must not be
+        reported as failed, nor its counts lost.
+        """
         deadline = self.clock() + self.poll.timeout_s
         delay = self.poll.first_delay_s
-        cancel_refused = False
+        cancelled: str | None = None  # how the cancel went, once it was asked for
         while True:
             described: dict[str, Any] = self.client.describe_statement(Id=statement_id)
             status = described["Status"]
             if status == _DONE:
                 return described
+            over = f"Redshift statement {statement_id} still running after {self.poll.timeout_s:.0f}s"
             if status in _BROKEN:
                 error = described.get("Error") or "no error text"
+                if cancelled:
+                    raise WarehouseError(f"{over}: {cancelled} ({status}: {error})")
                 message = f"Redshift statement {statement_id} {status}: {error}"
                 if _SERIALIZATION_MARKER in error.lower():
                     raise RetryableWarehouseError(message)
                 raise WarehouseError(message)
-            if cancel_refused:
-                raise WarehouseError(f"Redshift statement {statement_id} still {status} after "
-                                     f"{self.poll.timeout_s:.0f}s, and the Data API refused to cancel it")
-            if self.clock() + delay > deadline:
+            if cancelled and self.clock() > deadline + _AFTER_CANCEL_S:
+                raise WarehouseError(f"{over}: {cancelled}, and it was still {status} "
+                                     f"{_AFTER_CANCEL_S:.0f}s later")
+            if not cancelled and self.clock() + delay > deadline:
                 try:
-                    self.client.cancel_statement(Id=statement_id)
-                except ClientError:
-                    # Refused when the statement ended since the last look: judge it by how it ended
-                    # (a batch that committed must not be reported as failed).
-                    cancel_refused = True
-                    continue
-                raise WarehouseError(
-                    f"Redshift statement {statement_id} still {status} after {self.poll.timeout_s:.0f}s: "
-                    "cancelled"
-                )
+                    accepted = self.client.cancel_statement(Id=statement_id).get("Status", False)
+                    cancelled = "cancelled" if accepted else "the Data API did not cancel it"
+                except ClientError as refused:  # e.g. it ended since the last look
+                    cancelled = f"the Data API refused to cancel it ({refused})"
+                continue
             self.sleep(delay)
             delay = min(delay * 2, self.poll.max_delay_s)
 
