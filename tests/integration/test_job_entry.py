@@ -453,6 +453,24 @@ def test_cli_prints_accounting_last_and_fails_on_a_bad_file(
         next(line for line in failed.output.splitlines() if line.startswith("error: run failed:"))]
 
 
+def test_a_line_the_csv_reader_cannot_parse_fails_the_run_in_one_line_naming_the_file(
+        generated_dataset: GeneratedDataset, tmp_path: Path, restored_conf: SparkSession) -> None:
+    # Past 20,480 fields Spark's CSV reader throws instead of flagging the line: the run cannot set the
+    # row aside, so it fails, saying what and where in one line instead of ~500 lines of Java.
+    from ecom_pipeline.cli import app
+    from typer.testing import CliRunner
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text(f"{TRANSACTIONS_HEADER}\nT1,C1,P1,1,1.00,2023-03-15,PayPal,Completed\nW2{',' * 20_500}\n")
+    failed = CliRunner().invoke(app, ["process", "--warehouse", f"duckdb://{tmp_path}/wh.duckdb",
+                                      "--dims", str(generated_dataset.root / "dims"),
+                                      "--rejects", str(tmp_path / "rejects"), str(wide)])
+    assert failed.exit_code == 1
+    errors = [line for line in failed.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and len(errors[0]) < 1200, failed.output[-2000:]
+    assert "TextParsingException" in errors[0] and "wide.csv is one the CSV reader cannot parse" in errors[0]
+
+
 def test_glue_script_runs_the_job_and_raises_on_failure(
         restored_conf: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

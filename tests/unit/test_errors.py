@@ -25,3 +25,21 @@ def test_a_message_written_for_users_is_told_with_its_notes_and_without_its_type
 
     assert told(error) == ("products.csv:1: header 'a,b' is not 'product_id,…'; "
                            "also rejected whole: transactions/bad.csv")
+
+
+def test_an_error_from_the_jvm_is_told_by_the_first_line_of_its_java_message() -> None:
+    # PySpark's Py4JJavaError: its str() is the Java stack trace of every cause, hundreds of lines.
+    class JavaObject:
+        def toString(self) -> str:  # the JVM object's method
+            return ("org.apache.spark.SparkException: Job aborted: TextParsingException: Index 20480 out of "
+                    "bounds\nParser Configuration: CsvParserSettings:\n\tMaximum number of columns=20480")
+
+    class Py4JJavaError(Exception):
+        java_exception = JavaObject()
+
+    error = Py4JJavaError("An error occurred while calling o778.parquet.\n: org.apache…\n\tat …\n" * 50)
+    error.add_note("a line of t.csv is one the CSV reader cannot parse at all")
+
+    assert described(error) == ("Py4JJavaError: org.apache.spark.SparkException: Job aborted: "
+                                "TextParsingException: Index 20480 out of bounds; "
+                                "a line of t.csv is one the CSV reader cannot parse at all")

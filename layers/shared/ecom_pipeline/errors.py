@@ -9,6 +9,23 @@ def told(error: BaseException) -> str:
     return "; ".join([str(error), *getattr(error, "__notes__", [])])
 
 
+_JAVA_LINE_LIMIT = 600
+
+
 def described(error: BaseException) -> str:
-    """`Type: message`, then the notes (`told`): for errors whose type says what went wrong."""
-    return f"{type(error).__name__}: {told(error)}"
+    """`Type: message`, then the notes (`told`): for errors whose type says what went wrong.
+
+    An error raised in Spark's JVM (PySpark's Py4JJavaError) is told by the first line of its Java
+    message, which names the failure and its cause: its str() is the stack trace of every cause, hundreds
+    of lines that a run message or the CLI's one error line cannot carry.
+    """
+    java = getattr(error, "java_exception", None)
+    if java is None:
+        return f"{type(error).__name__}: {told(error)}"
+    try:
+        text = str(java.toString())
+    except Exception:  # the JVM is gone: the Python side's text is all there is to tell
+        text = str(error)
+    lines = [line for line in text.splitlines() if line.strip()] or [""]
+    first = lines[0] if len(lines[0]) <= _JAVA_LINE_LIMIT else lines[0][:_JAVA_LINE_LIMIT] + "…"
+    return "; ".join([f"{type(error).__name__}: {first}", *getattr(error, "__notes__", [])])

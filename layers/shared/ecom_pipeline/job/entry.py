@@ -250,12 +250,20 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
         except BaseException as error:  # the rejects write is waited for, and its error told, too
             if (also := rejects_written.exception()) is not None:
                 error.add_note(f"the rejects write failed too: {described(also)}")
+            if _CSV_READER_GAVE_UP in str(error):
+                error.add_note(f"a line of {', '.join(keys)} is one the CSV reader cannot parse at all (more "
+                               "than its 20,480 fields?): fix or remove that line and run the files again")
             raise
         rejects_written.result()  # raises the rejects write's error, if any
     per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, set_apart.get,
                                                     rejecting.get))
     check_staged(per_file)
     return Staged(per_file=per_file, staged_uri=staged_uri, rejects_uri=rejects_uri)
+
+
+# What Spark's CSV reader (univocity) throws for a line it cannot read at all, such as one with more
+# fields than it holds: not a malformed row it can set aside, but the end of the task.
+_CSV_READER_GAVE_UP = "com.univocity.parsers.common.TextParsingException"
 
 
 def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,
