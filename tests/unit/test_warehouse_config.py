@@ -27,7 +27,9 @@ def test_default_url_is_an_absolute_duckdb_file_under_dot_local(tmp_path: Path) 
     ("redshift://?database=dev", "exactly one of workgroup"),
     ("redshift://?workgroup=w&cluster=c&database=dev", "exactly one of workgroup"),
     ("redshift://?workgroup=w", "needs database"),
-    ("redshift://?cluster=c&database=dev", "secret_arn=… or db_user"),
+    ("redshift://?cluster=c&database=dev&secret_arn=arn:s&db_user=u", "secret_arn=… or db_user=…, not both"),
+    ("redshift://?workgroup=w&database=dev&db_user=u", "db_user=… is for a provisioned cluster"),
+    ("redshift://?workgroup=w&database=dev&database=prod", r"more than once: \['database'\]"),
     ("redshift://?workgroup=w&database=dev&password=x", "unknown Redshift URL parameters"),
 ])
 def test_bad_urls_are_refused_with_a_clear_message(url: str, message: str) -> None:
@@ -59,6 +61,12 @@ def test_a_plus_in_a_redshift_url_value_stays_a_plus() -> None:
 
     assert target.secret_arn == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:loader+etl-AbC123"
     assert target.iam_role == "arn:aws:iam::123456789012:role/copy+read"
+
+
+def test_a_cluster_without_secret_or_user_is_reached_as_the_callers_iam_identity() -> None:
+    target = RedshiftTarget.from_url("redshift://?cluster=c1&database=dev&iam_role=arn:r")
+
+    assert target.api_kwargs() == {"Database": "dev", "ClusterIdentifier": "c1"}
 
 
 def test_redshift_serverless_url_maps_to_data_api_arguments() -> None:
@@ -116,8 +124,9 @@ def test_quoted_fields_and_blank_lines_are_read(tmp_path: Path) -> None:
     path = tmp_path / "products.csv"
     path.write_text(HEADER + '"P1","Widget, large","Tools",10.50,S1\n\nP2,Gadget,,3,S2\n')
 
+    # Prices come back written plainly (3 -> 3.00), as every engine loads them.
     assert read_dim_csv(str(path), DIM_PRODUCTS) == [
-        ["P1", "Widget, large", "Tools", "10.50", "S1"], ["P2", "Gadget", "", "3", "S2"]]
+        ["P1", "Widget, large", "Tools", "10.50", "S1"], ["P2", "Gadget", "", "3.00", "S2"]]
 
 
 # --- rendered SQL ---------------------------------------------------------------------------------------

@@ -45,16 +45,25 @@ class RedshiftTarget:
             raise ValueError("Redshift URL needs database=…")
         if bool(self.workgroup) == bool(self.cluster):
             raise ValueError("Redshift URL needs exactly one of workgroup=… (serverless) or cluster=…")
-        if self.cluster and not (self.secret_arn or self.db_user):
-            raise ValueError("a provisioned cluster needs secret_arn=… or db_user=… (temporary credentials)")
+        # The Data API's three ways in: a secret; a cluster's database user (temporary credentials); or,
+        # with neither, the caller's IAM identity (a workgroup, or a cluster as IAM:<name>).
+        if self.secret_arn and self.db_user:
+            raise ValueError("Redshift URL takes secret_arn=… or db_user=…, not both")
+        if self.workgroup and self.db_user:
+            raise ValueError("db_user=… is for a provisioned cluster: a workgroup takes secret_arn=… or the "
+                             "caller's IAM identity")
 
     @classmethod
     def from_url(cls, url: str) -> RedshiftTarget:
-        """`redshift://?workgroup=W&database=D&secret_arn=ARN&iam_role=ARN` or `…?cluster=C&db_user=U…`."""
+        """`redshift://?workgroup=W&database=D&secret_arn=ARN&iam_role=ARN` or `…?cluster=C&db_user=U…`
+        (`secret_arn`/`db_user` left out: the caller's IAM identity)."""
         # Percent-escapes are decoded, but a '+' stays a '+' (parse_qs would make it a space): secret
         # names and ARNs may contain one, and the template writes them into the URL as they are.
         pairs = [part.partition("=") for part in urlsplit(url).query.split("&") if part]
         params = {unquote(key): unquote(value) for key, _, value in pairs}
+        if len(params) < len(pairs):
+            repeated = sorted({key for key in params if sum(unquote(k) == key for k, _, _ in pairs) > 1})
+            raise ValueError(f"Redshift URL parameters given more than once: {repeated}")
         unknown = set(params) - _URL_KEYS
         if unknown:
             raise ValueError(f"unknown Redshift URL parameters {sorted(unknown)} in {url!r}")
