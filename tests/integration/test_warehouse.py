@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -241,6 +242,22 @@ def test_staged_batch_with_wrong_columns_is_refused(warehouse: SqlWarehouse, tmp
 
     with pytest.raises(WarehouseError, match="staged Parquet columns"):
         warehouse.upsert_facts(str(directory))
+
+
+def test_staged_batch_with_a_column_of_another_type_is_refused(warehouse: SqlWarehouse, stage: Any,
+                                                                tmp_path: Path) -> None:
+    # A local engine would cast a DOUBLE price to DECIMAL quietly; Redshift's Parquet COPY refuses it.
+    import duckdb
+
+    right = stage([fact_row("T1")])
+    directory = tmp_path / "double"
+    directory.mkdir()
+    duckdb.sql(f"COPY (SELECT * REPLACE (CAST(price AS DOUBLE) AS price) "
+               f"FROM read_parquet('{right}/*.parquet')) TO '{directory / 'part-0.parquet'}'")
+
+    with pytest.raises(WarehouseError, match=r"wrong types: price is DOUBLE, not DECIMAL\(12,2\)$"):
+        warehouse.upsert_facts(str(directory))
+    warehouse.upsert_facts(right)  # the job's own types pass
 
 
 def test_missing_or_empty_staged_batch_is_an_error(warehouse: SqlWarehouse, tmp_path: Path) -> None:

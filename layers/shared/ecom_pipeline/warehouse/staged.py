@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -39,14 +40,26 @@ def cast_select(table: Table, source: str = "read_parquet(?)") -> str:
     return f"SELECT {casts} FROM {source}"
 
 
+def _parquet_type(sql_type: str) -> str:
+    """How DuckDB names the Parquet type a column of `sql_type` is staged as (VARCHAR(64) -> VARCHAR)."""
+    return re.sub(r"^VARCHAR\(\d+\)$", "VARCHAR", sql_type.replace(" NOT NULL", ""))
+
+
 def check_columns(conn: duckdb.DuckDBPyConnection, files: list[str], table: Table) -> None:
-    """The batch must have exactly the table's columns in order (Redshift's Parquet COPY is positional)."""
+    """The batch must have exactly the table's columns in order (Redshift's Parquet COPY is positional),
+    each of the type Redshift's COPY takes into it: a local engine would cast a DOUBLE price to DECIMAL
+    quietly, where Redshift refuses the load."""
     described = conn.execute("DESCRIBE SELECT * FROM read_parquet(?)", [files]).fetchall()
     found = [row[0] for row in described]
     if tuple(found) != table.column_names:
         raise WarehouseError(
             f"staged Parquet columns {found} differ from {table.name} columns {list(table.column_names)}"
         )
+    wrong = [f"{name} is {found_type}, not {_parquet_type(sql_type)}"
+             for (name, sql_type), (_, found_type, *_) in zip(table.columns, described, strict=True)
+             if found_type != _parquet_type(sql_type)]
+    if wrong:
+        raise WarehouseError(f"staged Parquet for {table.name} has the wrong types: {'; '.join(wrong)}")
 
 
 def write_staged_parquet(rows: Iterable[Sequence[object]], directory: Path, table: Table) -> Path:
