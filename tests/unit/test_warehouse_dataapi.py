@@ -183,7 +183,8 @@ def test_upsert_batch_is_rerun_after_a_serialization_failure(client, clock, monk
     conflict = {"Id": "b1", "Status": "FAILED", "Error": "ERROR: 1023 Serializable isolation violation"}
     stub.add_response("describe_statement", conflict, {"Id": "b1"})
     stub.add_response("batch_execute_statement", {"Id": "b2"}, {"Sqls": statements, **TARGET})
-    stub.add_response("describe_statement", {"Id": "b2", "Status": "FINISHED", "SubStatements": subs},
+    # Listed in another order than sent: the Ids say which is which.
+    stub.add_response("describe_statement", {"Id": "b2", "Status": "FINISHED", "SubStatements": subs[::-1]},
                       {"Id": "b2"})
     stub.add_response("get_statement_result", {
         "ColumnMetadata": [{"name": "candidates"}], "Records": [[{"longValue": 10}]], "TotalNumRows": 1,

@@ -65,7 +65,8 @@ class DataApi:
         """Run `statements` as one transaction; what each of them did, in order."""
         submitted = self.client.batch_execute_statement(Sqls=statements, **self.target)
         described = self.wait(submitted["Id"])
-        subs = described.get("SubStatements") or []
+        # In the order sent: a sub-statement's Id ends in ':<its 1-based position>'.
+        subs = sorted(described.get("SubStatements") or [], key=lambda sub: int(sub["Id"].rsplit(":", 1)[1]))
         if len(subs) != len(statements):
             raise WarehouseError(f"Data API reported {len(subs)} sub-statements for {len(statements)} sent")
         return [Outcome(self.result(sub["Id"]) if sub.get("HasResultSet") else None,
