@@ -468,7 +468,8 @@ def test_a_line_the_csv_reader_cannot_parse_fails_the_run_in_one_line_naming_the
     assert failed.exit_code == 1
     errors = [line for line in failed.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and len(errors[0]) < 1200, failed.output[-2000:]
-    assert "TextParsingException" in errors[0] and "wide.csv is one the CSV reader cannot parse" in errors[0]
+    assert "TextParsingException" in errors[0]
+    assert "wide.csv (or of the dims) is one the CSV reader cannot parse" in errors[0]
 
 
 def test_glue_script_runs_the_job_and_raises_on_failure(

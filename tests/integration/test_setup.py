@@ -204,8 +204,8 @@ def test_redshift_copies_checked_copies_of_the_dims_then_removes_them(redshift_j
     [(products, customers)] = redshift.loaded
     assert products.startswith(f"s3://{DATA}/staging/setup/") and products.endswith("/products.csv")
     assert customers == products.removesuffix("products.csv") + "customers.csv"
-    assert redshift.contents[0].splitlines() == ["product_id,product_name,category,price,supplier_id",
-                                                 "P1,Widget,Tools,1000.00,S1", "P2,Gadget,Tools,4.50,S2"]
+    assert redshift.contents[0] == ("product_id,product_name,category,price,supplier_id\n"
+                                    "P1,Widget,Tools,1000.00,S1\nP2,Gadget,Tools,4.50,S2\n")
     assert redshift.contents[1].splitlines()[0] == "customer_id,first_name,last_name,email,membership_level"
     left = [item["Key"] for item in s3.list_objects_v2(Bucket=DATA, Prefix="staging/").get("Contents", [])]
     assert left == []
@@ -247,6 +247,31 @@ def test_a_failed_setup_leaves_both_buckets_as_they_were(redshift_job: None, s3:
 
     assert s3.list_objects_v2(Bucket=DATA)["KeyCount"] == 0
     assert s3.list_objects_v2(Bucket=ARTIFACTS)["KeyCount"] == 0
+
+
+def test_a_copy_that_cannot_be_removed_is_told_beside_the_error_that_stopped_the_load(
+        redshift_job: None, s3: Any) -> None:
+    from ecom_pipeline.aws.glue import GlueJobs
+    from ecom_pipeline.aws.s3 import ObjectStore
+    from ecom_pipeline.deploy import setup_stack
+    from ecom_pipeline.warehouse import WarehouseError
+
+    class StickyStaging(ObjectStore):
+        def delete(self, bucket: str, key: str) -> None:
+            if key.startswith("staging/"):
+                raise PermissionError("AccessDenied")
+            super().delete(bucket, key)
+
+    class RefusingWarehouse(RecordingWarehouse):
+        def load_dims(self, products: str, customers: str) -> dict[str, int]:
+            raise WarehouseError("COPY refused")
+
+    with pytest.raises(WarehouseError, match="COPY refused") as failed:
+        setup_stack(JOB, b"script", GlueJobs(), StickyStaging(), warehouse=lambda url: RefusingWarehouse())
+
+    [note] = failed.value.__notes__
+    assert note.startswith("could not remove the dims' staged copies: s3://ecom-data/staging/setup/")
+    assert note.count("AccessDenied") == 2
 
 
 def test_a_setup_that_overruns_is_reported_failed_before_lambda_stops_it(

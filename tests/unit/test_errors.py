@@ -43,3 +43,19 @@ def test_an_error_from_the_jvm_is_told_by_the_first_line_of_its_java_message() -
     assert described(error) == ("Py4JJavaError: org.apache.spark.SparkException: Job aborted: "
                                 "TextParsingException: Index 20480 out of bounds; "
                                 "a line of t.csv is one the CSV reader cannot parse at all")
+
+
+def test_an_error_from_a_jvm_that_is_gone_is_still_told() -> None:
+    # py4j's Py4JJavaError.__str__ asks the JVM too: describing must not raise in its place.
+    class GoneJavaObject:
+        def toString(self) -> str:  # the JVM object's method
+            raise ConnectionError("Answer from Java side is empty")
+
+    class Py4JJavaError(Exception):
+        java_exception = GoneJavaObject()
+        errmsg = "An error occurred while calling o42.parquet"
+
+        def __str__(self) -> str:
+            raise ConnectionError("Answer from Java side is empty")
+
+    assert described(Py4JJavaError()) == "Py4JJavaError: An error occurred while calling o42.parquet"

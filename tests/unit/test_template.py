@@ -329,6 +329,20 @@ def test_an_existing_warehouse_copies_with_its_own_attached_role(resources: dict
     assert all(g["Principal"] == {"AWS": given} for g in granted)
 
 
+def test_setup_may_stage_the_dims_where_the_copy_role_reads_them(resources: dict[str, Any]) -> None:
+    # The setup uploads the checked dims under keys.SETUP_STAGING_PREFIX and Redshift COPYs them from there.
+    from ecom_pipeline.keys import SETUP_STAGING_PREFIX, STAGING_PREFIX
+
+    def granted(owner: str, action: str) -> list[str]:
+        return [json.dumps(target) for name, statement in _statements(resources) if name == owner
+                and action in _as_list(statement["Action"]) for target in _as_list(statement["Resource"])]
+
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert any(f"/{SETUP_STAGING_PREFIX}*" in target for target in granted("SetupFunction", action))
+    assert SETUP_STAGING_PREFIX.startswith(STAGING_PREFIX)
+    assert granted("RedshiftCopyRole", "s3:GetObject") == ['{"Fn::Sub": "${DataBucket.Arn}/staging/*"}']
+
+
 def test_the_trigger_backs_off_from_its_queue_timeout(resources: dict[str, Any], template: Any) -> None:
     from ecom_pipeline.trigger.batch import FIRST_DELAY_S, MAX_DELAY_S
 

@@ -121,7 +121,26 @@ def _load_dims(db: Warehouse, url: str, data_bucket: str, store: Objects) -> dic
                                                   Path(tmp) / f"normalised-{path.name}")
                 staged.append(folder + path.name)
                 store.put(data_bucket, staged[-1], normalised.read_bytes(), content_type="text/csv")
-            return db.load_dims(*(f"s3://{data_bucket}/{key}" for key in staged))
-        finally:
-            for key in staged:
-                store.delete(data_bucket, key)
+            loaded = db.load_dims(*(f"s3://{data_bucket}/{key}" for key in staged))
+        except BaseException as error:
+            _remove(store, data_bucket, staged, pending=error)
+            raise
+        _remove(store, data_bucket, staged)
+        return loaded
+
+
+def _remove(store: Objects, bucket: str, keys: list[str], pending: BaseException | None = None) -> None:
+    """Delete every one of `keys`, then report any that could not be: as a note on the `pending` error
+    (which it must not replace), else as an error of its own."""
+    failed: list[str] = []
+    for key in keys:
+        try:
+            store.delete(bucket, key)
+        except Exception as error:
+            failed.append(f"s3://{bucket}/{key} ({error})")
+    if not failed:
+        return
+    message = f"could not remove the dims' staged copies: {', '.join(failed)} (staging/ expires them)"
+    if pending is None:
+        raise RuntimeError(message)
+    pending.add_note(message)

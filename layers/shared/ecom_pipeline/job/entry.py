@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.util import inheritable_thread_target
 
 from ecom_pipeline.contracts import DEFAULT_MEDIUM_MAX, DEFAULT_SMALL_MAX, REJECT_REASONS
-from ecom_pipeline.errors import described
+from ecom_pipeline.errors import described, java_message
 from ecom_pipeline.job import io, transforms
 from ecom_pipeline.job.accounting import (
     AccountingError,
@@ -250,9 +250,10 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
         except BaseException as error:  # the rejects write is waited for, and its error told, too
             if (also := rejects_written.exception()) is not None:
                 error.add_note(f"the rejects write failed too: {described(also)}")
-            if _CSV_READER_GAVE_UP in str(error):
-                error.add_note(f"a line of {', '.join(keys)} is one the CSV reader cannot parse at all (more "
-                               "than its 20,480 fields?): fix or remove that line and run the files again")
+            if _CSV_READER_GAVE_UP in (java_message(error) or ""):
+                error.add_note(f"a line of {', '.join(keys)} (or of the dims) is one the CSV reader cannot "
+                               "parse at all (more than its 20,480 fields?): fix or remove that line and run "
+                               "the files again")
             raise
         rejects_written.result()  # raises the rejects write's error, if any
     per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, set_apart.get,

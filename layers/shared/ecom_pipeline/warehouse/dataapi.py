@@ -65,8 +65,7 @@ class DataApi:
         """Run `statements` as one transaction; what each of them did, in order."""
         submitted = self.client.batch_execute_statement(Sqls=statements, **self.target)
         described = self.wait(submitted["Id"])
-        # In the order sent: a sub-statement's Id ends in ':<its 1-based position>'.
-        subs = sorted(described.get("SubStatements") or [], key=lambda sub: int(sub["Id"].rsplit(":", 1)[1]))
+        subs = sorted(described.get("SubStatements") or [], key=_position)
         if len(subs) != len(statements):
             raise WarehouseError(f"Data API reported {len(subs)} sub-statements for {len(statements)} sent")
         return [Outcome(self.result(sub["Id"]) if sub.get("HasResultSet") else None,
@@ -127,3 +126,11 @@ class DataApi:
             token = page.get("NextToken")
             if not token:
                 return QueryResult(columns=columns, rows=rows)
+
+
+def _position(sub: dict[str, Any]) -> int:
+    """Where a sub-statement stood in its batch: its Id ends in ':<1-based position>'."""
+    _, _, position = str(sub.get("Id", "")).rpartition(":")
+    if not position.isdigit():
+        raise WarehouseError(f"Data API sub-statement Id {sub.get('Id')!r} does not end in ':<position>'")
+    return int(position)

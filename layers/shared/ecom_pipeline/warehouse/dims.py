@@ -109,7 +109,7 @@ def _checked_rows(handle: TextIO, path: Path, table: Table) -> list[list[str]]:
 def write_normalised_csv(rows: list[list[str]], table: Table, target: Path) -> Path:
     """The validated rows as a plain CSV with the table's header, for the engines' bulk loaders."""
     with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")  # csv's default CRLF: Redshift would keep the CR
         writer.writerow(table.column_names)
         writer.writerows(rows)
     return target
