@@ -37,11 +37,11 @@ test: $(STAMP) ## run every test (unit, integration, e2e)
 test-unit: $(STAMP) ## fast tests only
 	$(BIN)/pytest -m unit $(PYTEST_ARGS)
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) ## integration tests (local Spark, DuckDB, PostgreSQL, moto)
 	@scripts/check-prereqs.sh tests
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) ## the end-to-end local flow
 	@scripts/check-prereqs.sh tests
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
