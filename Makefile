@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PYTHON
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-clean test test-unit test-integration test-e2e lint typecheck bench \
+.PHONY: help install demo demo-clean test test-unit test-integration test-e2e test-glue-spark lint typecheck bench \
         sam-validate sam-build checkov clean
 
 help: ## list the targets
@@ -44,6 +44,13 @@ test-integration: $(STAMP) ## integration tests (local Spark, DuckDB, PostgreSQL
 test-e2e: $(STAMP) ## the end-to-end local flow
 	@scripts/check-prereqs.sh tests
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+# The Spark release AWS Glue 5.0 runs; .venv pins the latest 3.5 patch release.
+GLUE_SPARK := 3.5.4
+
+test-glue-spark: ## the job's Spark tests again on Glue 5.0's Spark release (own venv)
+	@scripts/check-prereqs.sh tests
+	scripts/test-on-spark.sh $(GLUE_SPARK) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff over the repo
 	$(BIN)/ruff check .
