@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -94,11 +95,17 @@ def test_an_error_that_merely_contains_1023_is_not_retried(client, clock) -> Non
     assert not isinstance(caught.value, RetryableWarehouseError)
 
 
+def running_to_the_bound(stub: Any) -> None:
+    """A statement still STARTED at each look until a 5s bound: 0.5 + 1 + 2 = 3.5s slept, the next 2s
+    would pass it."""
+    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
+    for _ in range(4):
+        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+
+
 def test_statement_still_running_at_the_bound_is_cancelled(client, clock) -> None:
     real, stub = client
-    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
-    for _ in range(4):  # 0.5 + 1 + 2 = 3.5s slept, the next 2s would pass the 5s bound
-        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    running_to_the_bound(stub)
     stub.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
     stub.add_response("describe_statement", described("ABORTED", Error="Query cancelled."), {"Id": "s1"})
 
@@ -109,9 +116,7 @@ def test_statement_still_running_at_the_bound_is_cancelled(client, clock) -> Non
 
 def test_a_batch_that_commits_before_the_cancel_reaches_it_is_not_reported_failed(client, clock) -> None:
     real, stub = client
-    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
-    for _ in range(4):
-        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    running_to_the_bound(stub)
     stub.add_response("cancel_statement", {"Status": True}, {"Id": "s1"})
     stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
     stub.add_response("describe_statement", described("FINISHED"), {"Id": "s1"})
@@ -121,9 +126,7 @@ def test_a_batch_that_commits_before_the_cancel_reaches_it_is_not_reported_faile
 
 def test_a_cancelled_statement_that_never_ends_fails_within_a_bound(client, clock) -> None:
     real, stub = client
-    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
-    for _ in range(4):
-        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    running_to_the_bound(stub)
     stub.add_response("cancel_statement", {"Status": False}, {"Id": "s1"})
     for _ in range(32):  # one look at once, then every 2s until 60s past the bound (3.5s -> 65.5s)
         stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
@@ -135,9 +138,7 @@ def test_a_cancelled_statement_that_never_ends_fails_within_a_bound(client, cloc
 
 def test_a_statement_that_ends_as_the_bound_passes_is_judged_by_its_end(client, clock) -> None:
     real, stub = client
-    stub.add_response("execute_statement", {"Id": "s1"}, {"Sql": ANY, **TARGET})
-    for _ in range(4):
-        stub.add_response("describe_statement", described("STARTED"), {"Id": "s1"})
+    running_to_the_bound(stub)
     stub.add_client_error("cancel_statement", "ValidationException",
                           "Could not cancel a query that is already in FINISHED state.",
                           expected_params={"Id": "s1"})
