@@ -6,7 +6,11 @@ from __future__ import annotations
 def told(error: BaseException) -> str:
     """The error's message, then any notes added on the way up (`add_note`), which `str(error)` leaves
     out."""
-    return "; ".join([str(error), *getattr(error, "__notes__", [])])
+    return _with_notes(str(error), error)
+
+
+def _with_notes(text: str, error: BaseException) -> str:
+    return "; ".join([text, *getattr(error, "__notes__", [])])
 
 
 _JAVA_LINE_LIMIT = 600
@@ -38,4 +42,4 @@ def described(error: BaseException) -> str:
         return f"{type(error).__name__}: {told(error)}"
     lines = [line for line in text.splitlines() if line.strip()] or [""]
     first = lines[0] if len(lines[0]) <= _JAVA_LINE_LIMIT else lines[0][:_JAVA_LINE_LIMIT] + "…"
-    return "; ".join([f"{type(error).__name__}: {first}", *getattr(error, "__notes__", [])])
+    return _with_notes(f"{type(error).__name__}: {first}", error)
