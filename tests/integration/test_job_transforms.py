@@ -379,6 +379,17 @@ def test_a_customer_email_longer_than_the_warehouse_holds_fails_naming_it(
         stage(spark, (dims[0], customers), [raw_frame(spark, [{}])])
 
 
+def test_a_dims_value_that_was_not_utf8_fails_the_run_naming_it(
+        spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+    # As the reader decodes it: setup refuses such a file, but one replaced since reaches the job.
+    customers = spark.createDataFrame([("C1", "Ann", "Lee", "ann@exampl\ufffd.com", "Gold")],
+                                      "customer_id string, first_name string, last_name string, "
+                                      "email string, membership_level string")
+
+    with pytest.raises(Exception, match=r"dim_customers\.email: a value holding bytes that are not UTF-8"):
+        stage(spark, (dims[0], customers), [raw_frame(spark, [{}])])
+
+
 def test_a_dims_value_longer_than_the_warehouse_holds_fails_naming_it(
         spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
     products = spark.createDataFrame([("P1", "x" * 257, "Tools", "1.00", "S1")],

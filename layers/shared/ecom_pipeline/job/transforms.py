@@ -128,16 +128,19 @@ def customer_lookup(customers: DataFrame) -> DataFrame:
 
 def _trimmed(dim: DataFrame, table: Table, *names: str) -> DataFrame:
     """The dimension's columns `names` (the ones the facts carry), trimmed; a value longer than its
-    warehouse column fails the run, naming it (the warehouse would refuse the whole batch instead).
+    warehouse column fails the run, naming it (the warehouse would refuse the whole batch instead), as
+    does one holding bytes that were not UTF-8 (setup refuses such a file; one replaced since would
+    otherwise put U+FFFD into every fact that carries the value).
 
     Only those columns: Spark drops a check on a column nothing reads, whatever the plan says."""
     def fitting(name: str) -> Column:
         value, limit = F.trim(F.col(name)), table.text_limit(name)
-        if limit is None:
-            return value.alias(name)
-        message = f"{table.name}: a {name} longer than {limit} bytes, more than the warehouse holds"
-        too_long = F.octet_length(value) > limit
-        return F.when(too_long, F.raise_error(F.lit(message))).otherwise(value).alias(name)
+        checked = F.when(value.contains(NOT_UTF8), F.raise_error(F.lit(
+            f"{table.name}.{name}: a value holding bytes that are not UTF-8 (the dims files must be UTF-8)")))
+        if limit is not None:
+            message = f"{table.name}: a {name} longer than {limit} bytes, more than the warehouse holds"
+            checked = checked.when(F.octet_length(value) > limit, F.raise_error(F.lit(message)))
+        return checked.otherwise(value).alias(name)
 
     return dim.select(*[fitting(name) for name in names])
 
