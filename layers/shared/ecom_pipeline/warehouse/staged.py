@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -34,15 +33,18 @@ def parquet_files(staged: str) -> list[str]:
 def cast_select(table: Table, source: str = "read_parquet(?)") -> str:
     """SELECT of the table's columns from `source` (default: the Parquet files parameter), cast to the
     warehouse types."""
-    casts = ", ".join(
-        f"CAST({name} AS {sql_type.replace(' NOT NULL', '')}) AS {name}" for name, sql_type in table.columns
-    )
+    casts = ", ".join(f"CAST({name} AS {_bare(sql_type)}) AS {name}" for name, sql_type in table.columns)
     return f"SELECT {casts} FROM {source}"
 
 
-def _parquet_type(sql_type: str) -> str:
-    """How DuckDB names the Parquet type a column of `sql_type` is staged as (VARCHAR(64) -> VARCHAR)."""
-    return re.sub(r"^VARCHAR\(\d+\)$", "VARCHAR", sql_type.replace(" NOT NULL", ""))
+def _bare(sql_type: str) -> str:
+    """A column's type without its constraint: `DECIMAL(12,2) NOT NULL` -> `DECIMAL(12,2)`."""
+    return sql_type.removesuffix(" NOT NULL")
+
+
+def _parquet_type(table: Table, name: str, sql_type: str) -> str:
+    """How DuckDB names the Parquet type column `name` is staged as (a VARCHAR(64) is a VARCHAR)."""
+    return "VARCHAR" if table.text_limit(name) is not None else _bare(sql_type)
 
 
 def check_columns(conn: duckdb.DuckDBPyConnection, files: list[str], table: Table) -> None:
@@ -55,9 +57,10 @@ def check_columns(conn: duckdb.DuckDBPyConnection, files: list[str], table: Tabl
         raise WarehouseError(
             f"staged Parquet columns {found} differ from {table.name} columns {list(table.column_names)}"
         )
-    wrong = [f"{name} is {found_type}, not {_parquet_type(sql_type)}"
-             for (name, sql_type), (_, found_type, *_) in zip(table.columns, described, strict=True)
-             if found_type != _parquet_type(sql_type)]
+    expected = [(name, _parquet_type(table, name, sql_type)) for name, sql_type in table.columns]
+    wrong = [f"{name} is {found_type}, not {wanted}"
+             for (name, wanted), (_, found_type, *_) in zip(expected, described, strict=True)
+             if found_type != wanted]
     if wrong:
         raise WarehouseError(f"staged Parquet for {table.name} has the wrong types: {'; '.join(wrong)}")
 
