@@ -7,6 +7,7 @@ transaction. A serialization failure (1023) re-runs the whole batch with bounded
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -61,8 +62,7 @@ class RedshiftTarget:
         # names and ARNs may contain one, and the template writes them into the URL as they are.
         pairs = [part.partition("=") for part in urlsplit(url).query.split("&") if part]
         params = {unquote(key): unquote(value) for key, _, value in pairs}
-        if len(params) < len(pairs):
-            repeated = sorted({key for key in params if sum(unquote(k) == key for k, _, _ in pairs) > 1})
+        if repeated := sorted(key for key, n in Counter(unquote(k) for k, _, _ in pairs).items() if n > 1):
             raise ValueError(f"Redshift URL parameters given more than once: {repeated}")
         unknown = set(params) - _URL_KEYS
         if unknown:
