@@ -79,6 +79,7 @@ def _checked_rows(handle: TextIO, path: Path, table: Table) -> list[list[str]]:
                                            ",".join(expected)):
         raise DimFileError(problem)
     key_index = expected.index(table.key)
+    price_index = expected.index("price") if "price" in expected else None
     rows: list[list[str]] = []
     seen: dict[str, int] = {}
     reader = csv.reader(handle)
@@ -99,9 +100,8 @@ def _checked_rows(handle: TextIO, path: Path, table: Table) -> list[list[str]]:
         if problem := _too_long(row, table):
             raise DimFileError(f"{path}:{line}: {problem}")
         values = [value.strip() for value in row]
-        if "price" in expected:
-            index = expected.index("price")
-            values[index] = _price(values[index], f"{path}:{line}")
+        if price_index is not None:
+            values[price_index] = _price(values[price_index], f"{path}:{line}")
         rows.append(values)
     return rows
 
