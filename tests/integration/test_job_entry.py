@@ -8,6 +8,7 @@ import runpy
 import shutil
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -347,10 +348,50 @@ def test_a_failing_staging_write_fails_the_run_after_the_rejects_write_ends(
         run_job(spark, job_args(url, generated_dataset, out, generated_dataset.transaction_keys,
                                 JOB_RUN_ID="staging-fails"))
     assert rejects_ended.is_set()  # no Spark job of the run is left running behind the failure
-    assert not hasattr(failed.value, "__notes__")  # the rejects write succeeded: nothing to add
-    assert list((out / "staging" / "staging-fails-rejects").rglob("*.csv"))  # written,
-    assert _rejects(out) == []  # but not published for a run that failed
+    assert not hasattr(failed.value, "__notes__")  # the rejects write ended cleanly or was cancelled
+    assert _rejects(out) == []  # nothing published for a run that failed
     assert query(url, "SELECT count(*) FROM fact_transactions") == [(0,)]
+
+
+def test_a_failing_staging_write_cancels_the_rejects_write_beside_it(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed run publishes no rejects, so a rejects write still running is cancelled, not waited out,
+    and its cancellation is not told as a second failure."""
+    rejects_running = threading.Event()
+
+    def staging_fails(*_: Any) -> None:
+        assert rejects_running.wait(60)
+        time.sleep(1)  # the rejects' Spark job is under way
+        raise OSError("staging: access denied")
+
+    def rejects_take_hours(frame: Any, _uri: str) -> None:
+        rejects_running.set()
+        frame.sparkSession.range(0, 10**13, 1, 2).selectExpr("sum(id)").collect()
+
+    monkeypatch.setattr(io, "write_staged", staging_fails)
+    monkeypatch.setattr(io, "write_rejects", rejects_take_hours)
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_job(spark, job_args(url, generated_dataset, tmp_path / "out",
+                                    generated_dataset.transaction_keys))
+        except BaseException as error:  # handed to the test's thread
+            outcome.append(error)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    runner.join(120)
+    if runner.is_alive():
+        spark.sparkContext.cancelAllJobs()  # leave no job behind for the next test
+        runner.join()
+        pytest.fail("the run waited for its rejects write after the staging write failed")
+    assert [type(error) for error in outcome] == [OSError]
+    assert str(outcome[0]) == "staging: access denied"
+    assert not hasattr(outcome[0], "__notes__")  # a cancellation the run asked for is no second failure
+    assert spark.sparkContext.statusTracker().getActiveJobsIds() == []
 
 
 def test_wrong_header_file_is_named_and_the_others_still_load(

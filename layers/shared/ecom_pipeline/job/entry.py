@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -238,8 +239,10 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
                                  [source.day for source in good], run_id)
     # The two writes run side by side: Spark computes their shared shuffle once for both, and the
     # rejects' planning, task and commit take time the staging write leaves a core free in.
+    beside_group = f"rejects-write-{run_id}"
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rejects-write") as beside:
-        rejects_written = beside.submit(inheritable_thread_target(io.write_rejects),
+        rejects_written = beside.submit(inheritable_thread_target(_in_job_group), spark, beside_group,
+                                        io.write_rejects,
                                         rejects.observe(rejecting, *_rejects_exprs(len(keys))), rejects_uri)
         try:
             ranked = transforms.ranked(valid.observe(entering, *_entering_exprs(len(keys))))
@@ -247,8 +250,8 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
             io.write_staged(transforms.to_facts(winners, keys=keys, run_id=run_id, run_at=run_at,
                                                 small_max=args.small_max, medium_max=args.medium_max),
                             staged_uri)
-        except BaseException as error:  # the rejects write is waited for, and its error told, too
-            if (also := rejects_written.exception()) is not None:
+        except BaseException as error:  # the rejects write is stopped and waited for, its own error told
+            if (also := _stopped(spark, beside_group, rejects_written)) is not None:
                 error.add_note(f"the rejects write failed too: {described(also)}")
             if _CSV_READER_GAVE_UP in (java_message(error) or ""):
                 error.add_note(f"a line of {', '.join(keys)} (or of the dims) is one the CSV reader cannot "
@@ -261,6 +264,29 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
     check_staged(per_file)
     return Staged(per_file=per_file, staged_uri=staged_uri, rejects_uri=rejects_uri)
 
+
+def _in_job_group(spark: SparkSession, group: str, write: Callable[..., object], *args: Any) -> None:
+    """`write(*args)` with its Spark jobs in `group` (this thread's only), so they can be cancelled."""
+    spark.sparkContext.setJobGroup(group, "the run's rejects write")
+    write(*args)
+
+
+def _stopped(spark: SparkSession, group: str, written: Future[None]) -> BaseException | None:
+    """Once the staging write has failed, the rejects write beside it is of no use (a failed run publishes
+    no rejects): cancel its jobs and wait for it to end. Its error, unless it is that cancellation.
+
+    Spark 3.5 cancels only a group's running jobs, and the write may be between jobs (planning, commit):
+    the cancel is repeated until it ends.
+    """
+    while not written.done():
+        spark.sparkContext.cancelJobGroup(group)
+        wait([written], timeout=_CANCEL_AGAIN_S)
+    error = written.exception()
+    cancelled = error is not None and f"cancelled job group {group}" in (java_message(error) or "")
+    return None if cancelled else error
+
+
+_CANCEL_AGAIN_S = 0.5
 
 # What Spark's CSV reader (univocity) throws for a line it cannot read at all, such as one with more
 # fields than it holds: not a malformed row it can set aside, but the end of the task.
