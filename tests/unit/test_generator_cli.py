@@ -55,8 +55,35 @@ def test_bad_options_fail_with_a_message(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
 
 
+def test_bad_options_are_told_by_their_option_names_not_as_a_pydantic_dump(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--start", "2023-02-01",
+                                 "--days", "5000", "--products", "0"], env={"COLUMNS": "300"})
+
+    assert result.exit_code == 2  # a usage error
+    assert "--days: Input should be less than or equal to 3660" in result.output
+    assert "--products: Input should be greater than or equal to 1" in result.output
+    assert "input_value" not in result.output and "errors.pydantic.dev" not in result.output
+
+
+def test_a_day_in_the_archive_is_not_generated_again(tmp_path: Path) -> None:
+    day = transaction_key(date(2023, 3, 8))
+    (tmp_path / "archive" / day).parent.mkdir(parents=True)
+    (tmp_path / "archive" / day).write_text("already processed\n")
+    args = ["generate", "--out", str(tmp_path / "data"), "--start", "2023-03-07", "--days", "2",
+            "--rows-per-day", "10", "--products", "60", "--customers", "90"]
+
+    result = runner.invoke(app, [*args, "--archive", str(tmp_path / "archive")])
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / transaction_key(date(2023, 3, 7))).is_file()
+    assert not (tmp_path / "data" / day).exists()
+    assert f"skipped {day}" in result.output
+
+
 @pytest.mark.parametrize(("out", "said"), [
     ("s3://", "error: no bucket in 's3://'"),
+    ("S3://", "error: no bucket in 'S3://'"),  # the scheme in capitals is still S3, not a folder "S3:"
+    ("", "error: no output location"),  # not the current folder
     ("{file}", "error: NotADirectoryError"),
     ("{empty_dims}", "error: products dim: the file is empty"),
 ])

@@ -44,6 +44,13 @@ def test_request_rejects_impossible_options(bad: dict[str, object]) -> None:
         GenerationRequest.model_validate({"start": "2023-01-01", **bad})
 
 
+@pytest.mark.parametrize(("fault_rate", "update_rate"),
+                         [(0.9, 0.1), (0.78, 0.22), (0.81, 0.19), (0.98, 0.02)])
+def test_rates_adding_up_to_exactly_one_are_allowed(fault_rate: float, update_rate: float) -> None:
+    request = GenerationRequest(start=date(2023, 1, 1), fault_rate=fault_rate, update_rate=update_rate)
+    assert request.fault_rate == fault_rate  # not refused for a float's last bit
+
+
 @pytest.mark.parametrize("day", [date(1, 1, 7), date(9999, 12, 31)])
 def test_the_calendars_first_and_last_usable_days_generate(tmp_path: Path, day: date) -> None:
     generate(GenerationRequest(start=day, rows_per_day=200, update_rate=0.5), LocalSink(tmp_path))
@@ -77,6 +84,18 @@ def test_bad_manual_payload_raises_a_clear_value_error(payload: dict[str, object
     with pytest.raises(InvalidPayload, match=field) as info:
         request_from_event(payload, SETTINGS)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("payload", ["2023-03-15", [], None, 5])
+def test_a_payload_that_is_not_an_object_is_an_invalid_payload(payload: object) -> None:
+    with pytest.raises(InvalidPayload, match="payload must be a JSON object"):
+        request_from_event(payload, SETTINGS)
+
+
+def test_the_schedules_fault_rate_leaves_room_for_its_status_updates() -> None:
+    assert GeneratorSettings(data_bucket="data-bucket", fault_rate=0.97).fault_rate == 0.97
+    with pytest.raises(ValidationError, match="fault_rate"):  # every scheduled day would be refused
+        GeneratorSettings(data_bucket="data-bucket", fault_rate=0.98)
 
 
 def test_scheduled_event_generates_its_utc_day() -> None:

@@ -28,6 +28,16 @@ def _day(value: str | None) -> date:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from err
 
 
+def _told(error: ValidationError) -> str:
+    """pydantic's errors as `--option: what is wrong`, one per problem (its own text is a boxed dump)."""
+    told = []
+    for problem in error.errors(include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")  # a validator's own ValueError
+        where = ".".join(str(part) for part in problem["loc"]).replace("_", "-")
+        told.append(f"--{where}: {message}" if where else message)
+    return "; ".join(told)
+
+
 @app.command("generate")
 def generate_command(
     out: Annotated[
@@ -36,6 +46,14 @@ def generate_command(
             help="Folder, or s3://bucket or s3://bucket/prefix, to write dims/ and transactions/ into."
         ),
     ],
+    archive: Annotated[
+        str | None,
+        typer.Option(
+            help="Where processed days were moved (the archive bucket, s3://bucket): a day there counts "
+            "as existing, so it is not written, and loaded, again. Give it when --out is the pipeline's "
+            "data bucket."
+        ),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: today, UTC).")] = None,
     days: Annotated[
         int, typer.Option(min=1, help="Number of consecutive days (a backfill in one call).")
@@ -121,7 +139,7 @@ def generate_command(
             overwrite=overwrite,
         )
     except ValidationError as err:
-        raise typer.BadParameter(str(err)) from err
+        raise typer.BadParameter(_told(err)) from err
     console = Console(stderr=True, soft_wrap=True)
     with reported(), Progress(
         TextColumn("[bold]{task.description}"),
@@ -136,6 +154,7 @@ def generate_command(
             request,
             sink_for(out),
             progress=lambda day, rows: bar.update(task, advance=rows, description=str(day)),
+            archive=None if archive is None else sink_for(archive),
         )
     for key in summary.dims_written:
         console.print(f"wrote   {key}")

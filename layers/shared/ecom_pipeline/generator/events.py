@@ -9,7 +9,12 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ecom_pipeline.generator.config import DEFAULT_FAULT_RATE, DEFAULT_ROWS_PER_DAY, GenerationRequest
+from ecom_pipeline.generator.config import (
+    DEFAULT_FAULT_RATE,
+    DEFAULT_ROWS_PER_DAY,
+    DEFAULT_UPDATE_RATE,
+    GenerationRequest,
+)
 
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
 
@@ -27,14 +32,16 @@ class GeneratorSettings(BaseSettings):
     # Where processed days end up: a day archived there counts as written (it left the data bucket).
     archive_bucket: str | None = Field(default=None, min_length=3)
     rows_per_day: int = Field(default=DEFAULT_ROWS_PER_DAY, ge=0)
-    fault_rate: float = Field(default=DEFAULT_FAULT_RATE, ge=0.0, le=1.0)
+    # The schedule's days add the default update rate to it: more than the rest would fail every run.
+    fault_rate: float = Field(default=DEFAULT_FAULT_RATE, ge=0.0, le=1.0 - DEFAULT_UPDATE_RATE)
 
 
-def is_scheduled(event: dict[str, Any]) -> bool:
-    return event.get("source") == "aws.events" and event.get("detail-type") == SCHEDULED_DETAIL_TYPE
+def is_scheduled(event: object) -> bool:
+    return (isinstance(event, dict) and event.get("source") == "aws.events"
+            and event.get("detail-type") == SCHEDULED_DETAIL_TYPE)
 
 
-def request_from_event(event: dict[str, Any], settings: GeneratorSettings) -> GenerationRequest:
+def request_from_event(event: object, settings: GeneratorSettings) -> GenerationRequest:
     """Scheduled event -> the UTC day of its `time`; anything else must be a manual payload
     (`start`, `days`, `rows_per_day`, `seed`, fault options, `regenerate_dims`, `overwrite`).
     Options the payload leaves out come from the settings."""

@@ -162,8 +162,10 @@ class _Multipart:
 
 
 def sink_for(out: str) -> Sink:
-    """`s3://bucket[/prefix]` -> S3Sink, anything else -> a local folder."""
-    if out.startswith("s3://"):
+    """`s3://bucket[/prefix]` -> S3Sink (the scheme in any case), anything else -> a local folder."""
+    if not out.strip():
+        raise ValueError("no output location: give a folder or s3://bucket[/prefix]")
+    if out[:5].lower() == "s3://":
         bucket, _, prefix = out[len("s3://"):].partition("/")
         if not bucket:
             raise ValueError(f"no bucket in {out!r}")
