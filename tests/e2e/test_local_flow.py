@@ -282,3 +282,21 @@ def test_the_same_flow_loads_postgresql(tmp_path: Path, spark: Any, postgres_url
     assert [r.state for r in result.runs] == ["SUCCEEDED"]
     expected, _, _ = _expected(result)
     assert _warehouse_rows(postgres_url) == {t: row.key for t, row in expected.items()}
+
+
+def test_a_backfill_longer_than_the_queues_receives_waits_for_glue_and_loads_every_file_once(
+        tmp_path: Path, spark: Any) -> None:
+    """150 days in batches of 10 with 2 Glue runs at a time: more batches than MaxConcurrentRuns times the
+    queue's 5 receives. The trigger delays each refused batch longer at every receive, as on AWS; a fixed
+    short retry locally made the last batches use up their receives and reach the DLQ."""
+    days = 150
+    options = DemoOptions(days=days, rows_per_day=10, seed=3, start=date(2023, 1, 1), scenario="backfill",
+                          state_dir=tmp_path)
+    result = run_demo(options, spark_factory=lambda: spark)
+
+    assert result.dead_letters == {"TriggerDLQ": 0, "ArchiverDLQ": 0}
+    assert len(result.generated) == days
+    assert {r.state for r in result.runs} == {"SUCCEEDED"}
+    assert sorted(result.processed) == sorted(result.generated)  # each file in exactly one run
+    assert set(result.generated) <= set(result.archive_keys)
+    assert not [key for key in result.data_keys if key.startswith("transactions/")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import types
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, S3Model, SnsModel
+from ecom_pipeline.aws.sqs import MessageQueue
+from ecom_pipeline.local.dispatcher import TIME_SCALE
 from ecom_pipeline.local.runtime import LOCAL_NOTIFICATION_EMAIL, LocalRuntime, RuntimeOptions
 
 TEMPLATE = """
@@ -67,7 +70,7 @@ Resources:
     Properties:
       CodeUri: functions/local_test_consumer/
       Handler: app.handler
-      Environment: {Variables: {LANDING: !Ref Landing}}
+      Environment: {Variables: {LANDING: !Ref Landing, INBOX: !Ref Inbox}}
       EventInvokeConfig:
         MaximumRetryAttempts: 1
         DestinationConfig: {OnFailure: {Type: SQS, Destination: !GetAtt Failures.Arn}}
@@ -98,6 +101,7 @@ class Consumer:
         self.sns_messages: list[str] = []
         self.environment: list[str | None] = []
         self.scheduled: list[EventBridgeModel] = []
+        self.received_at: dict[str, list[float]] = {}
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.environment.append(os.environ.get("LANDING"))
@@ -115,7 +119,11 @@ class Consumer:
                 continue
             key = parse(body, model=S3Model).Records[0].s3.object.key
             keys.append(key)
+            self.received_at.setdefault(key, []).append(time.monotonic())
             if "poison" in key:
+                failures.append({"itemIdentifier": record["messageId"]})
+            elif "later" in key and len(self.received_at[key]) == 1:  # as glue_trigger does when refused
+                MessageQueue(os.environ["INBOX"]).delay(record["receiptHandle"], 420)
                 failures.append({"itemIdentifier": record["messageId"]})
         self.sqs_batches.append(keys)
         return {"batchItemFailures": failures}
@@ -157,6 +165,19 @@ def test_s3_files_reach_the_function_in_batches_and_a_poison_file_ends_in_the_dl
     assert runtime.queue_depth("InboxDLQ") == 1
     assert runtime.queue_depth("Inbox") == 0
     assert set(consumer.environment) == {"t-landing"}
+
+
+def test_a_wait_a_function_asks_for_runs_on_the_local_clock(runtime: LocalRuntime,
+                                                            consumer: Consumer) -> None:
+    """A handler delaying a message by 420 s (7 AWS minutes) gets it back after 7 s here: its own back-off,
+    scaled like every other SQS wait, not replaced by a fixed retry delay and not waited out in full."""
+    runtime.aws.client("s3").put_object(Bucket="t-landing", Key="in/later.csv", Body=b"x")
+
+    runtime.run_until_idle(timeout_s=60, poll_s=0.1)
+
+    first, second = consumer.received_at["in/later.csv"]
+    assert 420 / TIME_SCALE - 1 <= second - first <= 420 / TIME_SCALE + 5
+    assert runtime.queue_depth("InboxDLQ") == 0
 
 
 def test_rule_transforms_the_event_and_sns_filters_what_the_function_gets(

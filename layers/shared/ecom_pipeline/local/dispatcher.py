@@ -15,11 +15,15 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote_plus, unquote_plus
+
+import boto3
 
 from ecom_pipeline.errors import described
 from ecom_pipeline.local.eventbridge import matches, target_input
@@ -28,6 +32,13 @@ from ecom_pipeline.local.moto_server import LocalAws
 from ecom_pipeline.local.stack import SnsSubscription, SqsSource, Stack
 
 log = logging.getLogger(__name__)
+
+# One local second per AWS minute: a message Glue refused comes back after 7 s, 14 s, 28 s… where AWS
+# waits 7 min, 14 min, 28 min…, and a local Glue run takes seconds where AWS's takes minutes.
+TIME_SCALE = 60.0
+_CHANGE_VISIBILITY = "before-parameter-build.sqs.ChangeMessageVisibility"
+_SCALE_HOOK = "ecom-pipeline-local-time-scale"
+
 
 @dataclass
 class Email:
@@ -68,14 +79,16 @@ class Dispatcher:
     """Moves events between emulated services and the in-process handlers, one step at a time."""
 
     def __init__(self, aws: LocalAws, stack: Stack, invoker: LambdaInvoker, outbox: Outbox,
-                 retry_delay_s: int | None = 1) -> None:
+                 time_scale: float | None = TIME_SCALE) -> None:
         self.aws = aws
         self.stack = stack
         self.invoker = invoker
         self.outbox = outbox
-        # Local runs shorten the wait before a failed SQS message is visible again (the queue's
-        # VisibilityTimeout in AWS); None keeps the queue's own timeout.
-        self.retry_delay_s = retry_delay_s
+        # Local runs wait `time_scale` times less than AWS before a failed SQS message is visible again,
+        # whether the wait is the queue's VisibilityTimeout or one a handler asked for
+        # (`handler_waits_scaled`); None keeps AWS's own waits.
+        self.time_scale = time_scale
+        self._waits_set_by_handlers: set[str] = set()  # receipt handles
         self.failures: list[DeliveryFailure] = []
         self.events: list[dict[str, Any]] = []
         self.returned_to_queue = 0  # SQS messages a function failed or reported, left for a retry
@@ -116,13 +129,47 @@ class Dispatcher:
         for message in messages:
             if message["MessageId"] in failed:
                 self.returned_to_queue += 1
-                if self.retry_delay_s is not None:
-                    self._sqs.change_message_visibility(QueueUrl=source.queue_url,
-                                                        ReceiptHandle=message["ReceiptHandle"],
-                                                        VisibilityTimeout=self.retry_delay_s)
+                handle = message["ReceiptHandle"]
+                if handle in self._waits_set_by_handlers:  # already waiting as the handler asked
+                    self._waits_set_by_handlers.discard(handle)
+                elif self.time_scale is not None:
+                    self._sqs.change_message_visibility(
+                        QueueUrl=source.queue_url, ReceiptHandle=handle,
+                        VisibilityTimeout=self._scaled(self._visibility_timeout(source.queue_url)))
             else:
                 self._sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
+
+    @contextmanager
+    def handler_waits_scaled(self) -> Iterator[None]:
+        """While open, a handler's ChangeMessageVisibility (the trigger delaying a message Glue refused,
+        longer at every receive) waits `time_scale` times less, as every other wait here does: the
+        handler's own back-off, on the local clock. Without it the wait would be AWS's (minutes), or,
+        overridden by a fixed short one, a backlog of refused batches would use up its receives
+        long before the local Glue runs freed a slot, and reach the DLQ where AWS's would not."""
+        if self.time_scale is None:
+            yield
+            return
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        # The session of the handlers' clients: boto3.client() uses it.
+        events = cast(boto3.session.Session, boto3.DEFAULT_SESSION).events
+        events.register(_CHANGE_VISIBILITY, self._scale_handler_wait, unique_id=_SCALE_HOOK)
+        try:
+            yield
+        finally:
+            events.unregister(_CHANGE_VISIBILITY, unique_id=_SCALE_HOOK)
+
+    def _scale_handler_wait(self, params: dict[str, Any], **_: Any) -> None:
+        params["VisibilityTimeout"] = self._scaled(params["VisibilityTimeout"])
+        self._waits_set_by_handlers.add(params["ReceiptHandle"])
+
+    def _scaled(self, seconds: int) -> int:
+        return max(1, round(seconds / (self.time_scale or 1)))
+
+    def _visibility_timeout(self, queue_url: str) -> int:
+        attributes = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
+        return int(attributes["Attributes"]["VisibilityTimeout"])
 
     def _sqs_record(self, message: dict[str, Any], source: SqsSource) -> dict[str, Any]:
         body = _complete_s3_notification(message["Body"], self.stack.account_id)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ecom_pipeline.local.dispatcher import Dispatcher, Outbox
+from ecom_pipeline.local.dispatcher import TIME_SCALE, Dispatcher, Outbox
 from ecom_pipeline.local.glue_runner import GlueRunner
 from ecom_pipeline.local.lambdas import LambdaInvoker
 from ecom_pipeline.local.moto_server import ACCOUNT_ID, REGION, LocalAws
@@ -57,7 +57,7 @@ class RuntimeOptions:
     state_dir: Path
     parameters: dict[str, str] | None = None
     stack_name: str = DEFAULT_STACK_NAME
-    retry_delay_s: int | None = 1
+    time_scale: float | None = TIME_SCALE  # AWS seconds per local second for SQS waits; None: real
     spark_factory: Callable[[], Any] | None = None
 
 
@@ -70,7 +70,7 @@ class LocalRuntime:
         self.options = options
         self.invoker = LambdaInvoker(stack.functions)
         self.outbox = Outbox(options.state_dir / "outbox")
-        self.dispatcher = Dispatcher(aws, stack, self.invoker, self.outbox, options.retry_delay_s)
+        self.dispatcher = Dispatcher(aws, stack, self.invoker, self.outbox, options.time_scale)
         self.glue = GlueRunner(aws, stack, self.dispatcher.put_event, options.warehouse_url,
                                options.state_dir / "glue", options.spark_factory)
 
@@ -87,7 +87,8 @@ class LocalRuntime:
             stack = provision_template(aws, options.template, context, hook)
             runtime = cls(aws, stack, options)
             try:
-                yield runtime
+                with runtime.dispatcher.handler_waits_scaled():
+                    yield runtime
             finally:
                 runtime.glue.close()
 
