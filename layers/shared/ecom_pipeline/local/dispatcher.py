@@ -89,6 +89,7 @@ class Dispatcher:
         # (`handler_waits_scaled`); None keeps AWS's own waits.
         self.time_scale = time_scale
         self._waits_set_by_handlers: set[str] = set()  # receipt handles
+        self._visibility_timeouts: dict[str, int] = {}  # queue url -> seconds
         self.failures: list[DeliveryFailure] = []
         self.events: list[dict[str, Any]] = []
         self.returned_to_queue = 0  # SQS messages a function failed or reported, left for a retry
@@ -168,8 +169,12 @@ class Dispatcher:
         return max(1, round(seconds / (self.time_scale or 1)))
 
     def _visibility_timeout(self, queue_url: str) -> int:
-        attributes = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
-        return int(attributes["Attributes"]["VisibilityTimeout"])
+        """The queue's own wait (read once: the template fixes it)."""
+        if queue_url not in self._visibility_timeouts:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=queue_url,
+                                                        AttributeNames=["VisibilityTimeout"])
+            self._visibility_timeouts[queue_url] = int(attributes["Attributes"]["VisibilityTimeout"])
+        return self._visibility_timeouts[queue_url]
 
     def _sqs_record(self, message: dict[str, Any], source: SqsSource) -> dict[str, Any]:
         body = _complete_s3_notification(message["Body"], self.stack.account_id)
