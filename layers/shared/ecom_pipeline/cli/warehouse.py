@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ecom_pipeline.cli import app
 from ecom_pipeline.cli.errors import fail, reported
@@ -77,9 +78,12 @@ def query_command(
             result = target.query(sql)
         finally:
             target.close()
-    table = Table(*result.columns, show_lines=False)
+    # Values and names as Text: as strings Rich would read `[at]` as markup and `:cake:` as an emoji.
+    table = Table(show_lines=False)
+    for column in result.columns:
+        table.add_column(Text(column))
     for row in result.rows:
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(Text(_cell(v)) for v in row))
     # As wide as the values need, whatever the terminal: a cut or wrapped value would be a wrong answer.
     Console(width=Console(width=1_000_000).measure(table).maximum).print(table)
     typer.echo(f"({len(result.rows)} rows)")
