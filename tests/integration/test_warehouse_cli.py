@@ -87,7 +87,8 @@ def test_process_refuses_bad_arguments_before_touching_the_warehouse(dims: Path,
                                               "--medium-max", "500", str(day)]))
     relative = _refused(runner.invoke(app, [*common, "--warehouse", "duckdb://wh.duckdb", str(day)]))
 
-    assert "error:" in thresholds and "small_max < medium_max" in thresholds
+    assert "error: need 0 < small_max < medium_max, got 600, 500" in thresholds
+    assert "input_value" not in thresholds  # told plainly, not as pydantic's dump of the arguments
     assert not (tmp_path / "wh.duckdb").exists()
     assert "error: DuckDB URL needs an absolute path" in relative
 
@@ -127,3 +128,25 @@ def test_setup_and_process_say_redshift_is_loaded_on_aws(dims: Path, tmp_path: P
     for said in (setup, process):
         assert "error: Redshift loads from S3" in said and "locally use duckdb:// or postgresql://" in said
     assert not (tmp_path / "rejects").exists()  # refused before the job ran
+
+
+def test_query_prints_values_as_they_are_not_as_markup(dims: Path, tmp_path: Path) -> None:
+    url = f"duckdb://{tmp_path / 'wh.duckdb'}"
+    assert runner.invoke(app, ["setup", "--warehouse", url, "--dims", str(dims)]).exit_code == 0
+
+    shown = runner.invoke(app, ["query", "--warehouse", url,
+                                "SELECT 'user[at]x.com' AS e, 'note:cake:x' AS s, 'a[/]b' AS \"[b]c\""])
+
+    assert shown.exit_code == 0, shown.output
+    assert all(text in shown.output for text in ("user[at]x.com", "note:cake:x", "a[/]b", "[b]c"))
+
+
+def test_an_engine_error_over_several_lines_is_one_error_line(dims: Path, tmp_path: Path) -> None:
+    url = f"duckdb://{tmp_path / 'wh.duckdb'}"
+    assert runner.invoke(app, ["setup", "--warehouse", url, "--dims", str(dims)]).exit_code == 0
+
+    said = _refused(runner.invoke(app, ["query", "--warehouse", url, "SELECT * FROM no_such_table"]))
+
+    assert said.count("\n") == 1 and said.startswith("error: CatalogException: ")
+    assert "no_such_table does not exist" in said and "LINE 1: SELECT * FROM no_such_table" in said
+    assert "^" not in said  # the caret line under the SQL means nothing on one line

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 from rich.spinner import Spinner
 from rich.table import Table
 
 from ecom_pipeline.cli import app
+from ecom_pipeline.cli.errors import options_told
+from ecom_pipeline.errors import described
 from ecom_pipeline.local.demo import (
     DEFAULT_START,
     SCENARIOS,
@@ -113,6 +116,8 @@ def demo_command(
         options = DemoOptions(days=days, rows_per_day=rows_per_day, seed=seed,
                               start=date.fromisoformat(start), scenario=scenario, warehouse_url=warehouse,
                               state_dir=state_dir, template=template)
+    except ValidationError as exc:
+        raise typer.BadParameter(options_told(exc)) from exc
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     console.rule(f"[bold]ecom-pipeline demo[/] · scenario [cyan]{scenario}[/] · {days} day(s) × "
@@ -134,6 +139,9 @@ def demo_command(
             result = run_demo(options, narrator)
         except (WarehouseError, FlowStuck) as exc:
             console.print(f"[bold red]error:[/] {exc}  (logs: {options.state_dir / 'logs'})")
+            raise typer.Exit(code=1) from exc
+        except Exception as exc:  # anything else (emulator, template, Spark): one line, not a traceback
+            console.print(f"[bold red]error:[/] {described(exc)}  (logs: {options.state_dir / 'logs'})")
             raise typer.Exit(code=1) from exc
         report_path = None
         if report:
@@ -217,9 +225,13 @@ def _print_summary(console: Console, result: DemoResult, wall: float, report_pat
     console.print(f"  S3 (mirrored)  {opts.state_dir / 's3'}  (data and archive buckets)")
     console.print(f"  logs           {opts.state_dir / 'logs'}")
     console.print(f"  stack          {opts.state_dir / 'stack.json'}  (template.yaml as provisioned locally)")
+    # Commands as they run from the repository without an activated venv, on this run's state.
+    cli = ".venv/bin/ecom-pipeline"
+    state = "" if opts.state_dir == Path(".local") else f" --state-dir {opts.state_dir}"
     console.print("[bold]Try next[/]")
-    console.print(f'  ecom-pipeline query --warehouse {redacted(opts.warehouse)} '
+    console.print(f'  {cli} query --warehouse {redacted(opts.warehouse)} '
                   '"SELECT status, count(*), sum(total_amount) FROM fact_transactions GROUP BY 1 ORDER BY 1"')
-    console.print("  ecom-pipeline demo            # again: continues, loads nothing twice")
-    console.print("  ecom-pipeline demo --scenario late-updates | bad-file | backfill")
-    console.print("  make demo-clean               # forget the local state")
+    console.print(f"  {cli} demo{state}            # again: continues, loads nothing twice")
+    console.print(f"  {cli} demo{state} --scenario late-updates | bad-file | backfill")
+    console.print("  make demo-clean               # forget the local state" if not state
+                  else f"  rm -r {opts.state_dir}               # forget the local state")

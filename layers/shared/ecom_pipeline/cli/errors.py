@@ -6,13 +6,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from pydantic import ValidationError
 
 from ecom_pipeline.errors import described, told
 
 
 def fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    """Print `message` as one `error:` line (an engine's message over several lines is folded, its caret
+    lines under the SQL dropped); the Exit to raise."""
+    lines = [line.strip() for line in message.splitlines() if line.strip(" \t^")]
+    typer.echo(f"error: {' / '.join(lines)}", err=True)
     return typer.Exit(1)
+
+
+def options_told(error: ValidationError) -> str:
+    """pydantic's errors as `--option: what is wrong`, one per problem (its own text is a dump of the
+    input over several lines)."""
+    told = []
+    for problem in error.errors(include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")  # a validator's own ValueError
+        where = ".".join(str(part) for part in problem["loc"]).replace("_", "-")
+        told.append(f"--{where}: {message}" if where else message)
+    return "; ".join(told)
 
 
 @contextmanager
@@ -24,6 +39,8 @@ def reported() -> Iterator[None]:
         yield
     except (typer.Exit, typer.Abort):  # typer's own classes (it carries its own click)
         raise
+    except ValidationError as exc:  # bad options (a ValueError too, but told by option)
+        raise fail(options_told(exc)) from exc
     except (WarehouseError, ValueError) as exc:  # messages written for users (DimFileError, bad URLs...)
         raise fail(told(exc)) from exc
     except Exception as exc:  # an engine's own error (connection refused, SQL error): shown plainly

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ecom_pipeline.cli import app
-from ecom_pipeline.cli.errors import reported
+from ecom_pipeline.cli.errors import options_told, reported
 from ecom_pipeline.generator import FaultKind, GenerationRequest, generate, sink_for
 from ecom_pipeline.generator.config import DEFAULT_FAULT_RATE, DEFAULT_SEED, DEFAULT_UPDATE_RATE
 
@@ -26,16 +26,6 @@ def _day(value: str | None) -> date:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as err:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from err
-
-
-def _told(error: ValidationError) -> str:
-    """pydantic's errors as `--option: what is wrong`, one per problem (its own text is a boxed dump)."""
-    told = []
-    for problem in error.errors(include_url=False):
-        message = problem["msg"].removeprefix("Value error, ")  # a validator's own ValueError
-        where = ".".join(str(part) for part in problem["loc"]).replace("_", "-")
-        told.append(f"--{where}: {message}" if where else message)
-    return "; ".join(told)
 
 
 @app.command("generate")
@@ -139,7 +129,7 @@ def generate_command(
             overwrite=overwrite,
         )
     except ValidationError as err:
-        raise typer.BadParameter(_told(err)) from err
+        raise typer.BadParameter(options_told(err)) from err
     console = Console(stderr=True, soft_wrap=True)
     with reported(), Progress(
         TextColumn("[bold]{task.description}"),
