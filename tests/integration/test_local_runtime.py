@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, S3Model, SnsModel
 from ecom_pipeline.aws.sqs import MessageQueue
 from ecom_pipeline.local.dispatcher import TIME_SCALE
+from ecom_pipeline.local.moto_server import LocalAws
 from ecom_pipeline.local.runtime import LOCAL_NOTIFICATION_EMAIL, LocalRuntime, RuntimeOptions
 
 TEMPLATE = """
@@ -231,3 +233,16 @@ def test_a_schedule_invokes_its_function_with_a_scheduled_event(runtime: LocalRu
     (event,) = consumer.scheduled
     assert event.source == "aws.events" and event.detail_type == "Scheduled Event"
     assert event.time == at
+
+
+def test_the_emulator_is_reached_directly_when_a_proxy_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Machines that reach package registries through a proxy set HTTP_PROXY: the loopback server must
+    not be asked for through it (here a port where nothing listens)."""
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    with LocalAws() as aws, aws.environment():  # starting resets the server through HTTP
+        boto3.client("s3").create_bucket(Bucket="through-no-proxy")
+        assert [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]] == ["through-no-proxy"]

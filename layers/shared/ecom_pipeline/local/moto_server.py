@@ -71,7 +71,8 @@ class LocalAws:
     def reset(self) -> None:
         """Empty every emulated service (moto's own reset endpoint)."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+        with direct.open(request, timeout=30) as response:
             response.read()
 
     def __enter__(self) -> LocalAws:
@@ -81,7 +82,10 @@ class LocalAws:
         self.stop()
 
     def env(self) -> dict[str, str]:
-        return {**_ENV, "AWS_ENDPOINT_URL": self.endpoint_url}
+        # The server is on the loopback: a proxy set for the way out (HTTP_PROXY) must not carry it.
+        no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY") or os.environ.get("no_proxy"),
+                                          "127.0.0.1,localhost"]))
+        return {**_ENV, "AWS_ENDPOINT_URL": self.endpoint_url, "NO_PROXY": no_proxy, "no_proxy": no_proxy}
 
     def environment(self) -> contextlib.AbstractContextManager[None]:
         """Set the endpoint and dummy credentials in os.environ for the duration (restored after)."""
