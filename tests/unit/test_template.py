@@ -93,6 +93,24 @@ def test_the_topic_lets_only_this_rule_and_this_accounts_alarms_publish(resource
         "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}
 
 
+def test_eventbridge_may_use_the_topics_key_without_a_source_condition(resources: dict[str, Any]) -> None:
+    """EventBridge's KMS requests for an encrypted topic carry no aws:SourceAccount or aws:SourceArn:
+    a statement conditioned on them would make every state change fail to publish."""
+    statements = _props(resources, "NotificationsKey")["KeyPolicy"]["Statement"]
+    events = [s for s in statements if "events.amazonaws.com" in str(s.get("Principal"))]
+
+    assert len(events) == 1 and events[0]["Effect"] == "Allow"
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(events[0]["Action"])
+    assert "Condition" not in events[0]
+    assert _props(resources, "NotificationsTopic")["KmsMasterKeyId"] == {"Ref": "NotificationsKey"}
+
+
+def test_failed_runs_are_logged_to_the_log_groups_plain_arn(resources: dict[str, Any]) -> None:
+    (target,) = _props(resources, "GlueFailureRule")["Targets"]
+    assert target["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+                                        ":log-group:${GlueFailureLogGroup}"}  # not GetAtt's "…:*"
+
+
 def test_a_state_change_the_topic_refuses_is_kept_and_alarmed(resources: dict[str, Any]) -> None:
     (target,) = _props(resources, "GlueStateChangeRule")["Targets"]
     statements = _props(resources, "ArchiverDLQPolicy")["PolicyDocument"]["Statement"]
