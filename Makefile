@@ -88,8 +88,8 @@ sam-validate: $(TOOLS_STAMP) ## sam validate --lint (cfn-lint) on template.yaml
 
 # sam build looks for a python3.11 with pip on PATH for the python3.11 runtime: sam's own venv has one
 # (Debian's /usr/bin/python3.11 has no pip without python3-pip).
-sam-build: $(TOOLS_STAMP) ## sam build without a container (shared layer, functions)
-	PATH="$(abspath $(TOOLS)/sam/bin):$$PATH" $(SAM) build --template template.yaml
+sam-build: $(TOOLS_STAMP) ## sam build without a container (shared layer, functions); ARGS="..." are passed on
+	PATH="$(abspath $(TOOLS)/sam/bin):$$PATH" $(SAM) build --template template.yaml $(ARGS)
 
 checkov: $(TOOLS_STAMP) ## checkov on template.yaml: zero failed checks, skips carry reasons in the template
 	$(CHECKOV) --file template.yaml --framework cloudformation --quiet --compact --skip-download
