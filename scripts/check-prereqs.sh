@@ -8,7 +8,10 @@ if ! command -v "$py" >/dev/null 2>&1; then
   echo "error: Python 3.11 ('$py') not found. Glue 5.0 runs Python 3.11: install it (e.g. pyenv install 3.11, or apt-get install python3.11 python3.11-venv) or set PYTHON=/path/to/python3.11." >&2
   missing=1
 fi
-if command -v "$py" >/dev/null 2>&1 && ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+if command -v "$py" >/dev/null 2>&1 && ! "$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "error: '$py' is Python $("$py" -c 'import platform; print(platform.python_version())'), not 3.11, which Glue 5.0 runs: set PYTHON=/path/to/python3.11." >&2
+  missing=1
+elif command -v "$py" >/dev/null 2>&1 && ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
   echo "error: '$py' cannot create virtual environments (no ensurepip): apt-get install python3.11-venv, or use a python.org / pyenv build." >&2
   missing=1
 fi
