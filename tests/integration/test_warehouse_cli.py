@@ -150,3 +150,14 @@ def test_an_engine_error_over_several_lines_is_one_error_line(dims: Path, tmp_pa
     assert said.count("\n") == 1 and said.startswith("error: CatalogException: ")
     assert "no_such_table does not exist" in said and "LINE 1: SELECT * FROM no_such_table" in said
     assert "^" not in said  # the caret line under the SQL means nothing on one line
+
+
+def test_setup_without_dims_files_creates_no_warehouse(tmp_path: Path) -> None:
+    (tmp_path / "dims").mkdir()
+    warehouse = tmp_path / "wh.duckdb"
+
+    said = _refused(runner.invoke(app, ["setup", "--warehouse", f"duckdb://{warehouse}",
+                                        "--dims", str(tmp_path / "dims")]))
+
+    assert f"error: no dims file {tmp_path / 'dims' / 'products.csv'} or " in said
+    assert not warehouse.exists()

@@ -28,11 +28,14 @@ def prepare_warehouse(url: str, dims: Path) -> dict[str, int]:
         # Redshift COPYs from S3 only: a laptop's folders never reach it (nor the job's staged files).
         raise fail("Redshift loads from S3: on AWS the stack's setup loads the dims and the Glue job the "
                    "facts; locally use duckdb:// or postgresql:// (`query` reads Redshift too)")
+    products, customers = (dims / key.removeprefix(DIMS_PREFIX) for key in (PRODUCTS_KEY, CUSTOMERS_KEY))
+    if missing := [str(path) for path in (products, customers) if not path.is_file()]:
+        # Before opening: a DuckDB file would otherwise be created, with its schema, for nothing.
+        raise fail(f"no dims file {' or '.join(missing)}")
     target = open_warehouse(url)
     try:
         target.apply_schema()
-        return target.load_dims(str(dims / PRODUCTS_KEY.removeprefix(DIMS_PREFIX)),
-                                str(dims / CUSTOMERS_KEY.removeprefix(DIMS_PREFIX)))
+        return target.load_dims(str(products), str(customers))
     finally:
         target.close()
 
