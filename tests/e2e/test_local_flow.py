@@ -300,3 +300,13 @@ def test_a_backfill_longer_than_the_queues_receives_waits_for_glue_and_loads_eve
     assert sorted(result.processed) == sorted(result.generated)  # each file in exactly one run
     assert set(result.generated) <= set(result.archive_keys)
     assert not [key for key in result.data_keys if key.startswith("transactions/")]
+
+
+def test_a_state_folder_with_spaces_and_accents_runs(tmp_path: Path, spark: Any) -> None:
+    """The local Glue runner hands Hadoop plain file:// roots: Path.as_uri()'s %20 named no file."""
+    options = DemoOptions(days=1, rows_per_day=50, seed=7, start=date(2024, 7, 1),
+                          state_dir=tmp_path / "état du démo")
+    result = run_demo(options, spark_factory=lambda: spark)
+
+    assert [r.state for r in result.runs] == ["SUCCEEDED"]
+    assert sorted(result.processed) == sorted(result.generated) and len(result.generated) == 1

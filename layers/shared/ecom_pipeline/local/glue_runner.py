@@ -200,8 +200,12 @@ class GlueRunner:
         if report is not None:
             run.accounting = report.accounting
             run.staged_dir = report.staged_uri
-            run.rejects = self._upload_rejects(arguments.get("--data_bucket", ""), report.reject_files,
-                                               output_dir)
+            try:  # a failure here still ends the run, with its state change, never leaves it RUNNING
+                run.rejects = self._upload_rejects(arguments.get("--data_bucket", ""), report.reject_files,
+                                                   output_dir)
+            except Exception as exc:
+                log.exception("Glue run %s: rejects not uploaded", run_id)
+                run.state, run.message = FAILED, f"the rejects could not be uploaded: {described(exc)}"
         run.seconds = time.monotonic() - started
         _set_state(job_run, run.state, run.message, started)
         self.runs.append(run)
@@ -217,8 +221,9 @@ class GlueRunner:
         local warehouse in place of S3 and Redshift."""
         local = {
             "--warehouse_url": self.warehouse_url,
-            "--input_root": input_dir.resolve().as_uri() + "/",
-            "--output_root": output_dir.resolve().as_uri() + "/",
+            # Not Path.as_uri(): Hadoop's paths do not decode it, so a space (%20) would name no file.
+            "--input_root": f"file://{input_dir.resolve()}/",
+            "--output_root": f"file://{output_dir.resolve()}/",
             "--JOB_NAME": spec.name,
             "--JOB_RUN_ID": run_id,
         }
