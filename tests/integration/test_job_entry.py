@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from ecom_pipeline.contracts import TRANSACTIONS_HEADER
-from ecom_pipeline.job import io
+from ecom_pipeline.job import entry, io
 from ecom_pipeline.job.accounting import AccountingError
 from ecom_pipeline.job.entry import JobArgs, JobFailed, RunReport, run_job
 from ecom_pipeline.warehouse import open_warehouse
@@ -412,6 +412,35 @@ def test_wrong_header_file_is_named_and_the_others_still_load(
     assert list(report.accounting["per_file"]) == [f"file://{good}"]
     [(stored,)] = query(url, "SELECT count(*) FROM fact_transactions")
     assert stored == report.accounting["inserted"] > 0
+
+
+def test_a_summary_is_sent_only_for_a_run_that_loaded_and_names_the_files_it_rejected_whole(
+        spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(entry, "publish_summary",  # SNS itself: test_job_summary.py
+                        lambda topic, subject, body: sent.append((subject, json.loads(body))))
+    url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
+    bad = tmp_path / "in" / "transactions_bad.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(TRANSACTIONS_HEADER.replace("status", "state")
+                   + "\nT1,C1,P1,1,1,2023-03-16,PayPal,Pending\n")
+    good = generated_dataset.transaction_files[0]
+
+    def run(*keys: str) -> None:
+        with pytest.raises(JobFailed):
+            run_job(spark, JobArgs.model_validate({
+                "source_keys": list(keys), "data_bucket": "local", "warehouse_url": url,
+                "summary_topic_arn": "arn:aws:sns:us-east-1:123456789012:runs",
+                "dims_root": f"file://{generated_dataset.root}/dims/", "output_root": f"file://{tmp_path}/out/"}))
+
+    run(f"file://{bad}")  # nothing loaded: the state change alone tells it
+    assert sent == []
+    run(f"file://{bad}", f"file://{good}")
+    [(subject, body)] = sent
+    assert subject.endswith("rows loaded, 1 file(s) rejected whole")
+    assert [f["source_file"] for f in body["failed_files"]] == [f"file://{bad}"]
+    assert list(body["accounting"]["per_file"]) == [f"file://{good}"]
 
 
 def test_dates_before_the_gregorian_calendar_load_as_they_are(

@@ -46,3 +46,14 @@ def test_summary_is_published_with_its_type_attribute(mocked_aws, sns, sqs):
     assert subject == "Glue run jr_1: 105 rows loaded"
     assert json.loads(message["Body"])["accounting"]["kept_stored"] == 1
     assert message["MessageAttributes"]["type"]["StringValue"] == "run_summary"
+
+
+def test_a_summary_names_the_files_rejected_whole():
+    subject, body = summary_message("job", "jr_2", ["transactions/a.csv", "transactions/b.csv"], ACCOUNTING,
+                                    [("transactions/b.csv", "transactions/b.csv: wrong header")])
+
+    assert subject == "Glue run jr_2: 105 rows loaded, 1 file(s) rejected whole"
+    assert json.loads(body)["failed_files"] == [
+        {"source_file": "transactions/b.csv", "reason": "transactions/b.csv: wrong header"}]
+    assert json.loads(summary_message("job", "jr_3", ["transactions/a.csv"], ACCOUNTING)[1])[
+        "failed_files"] == []

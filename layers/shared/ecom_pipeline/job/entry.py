@@ -187,10 +187,12 @@ def run_job(spark: SparkSession, args: JobArgs, warehouse: Warehouse | None = No
             raise
     report.accounting = run_accounting(per_file, upsert)
     logger.info("run accounted", **{k: v for k, v in report.accounting.items() if k != "per_file"})
-    if args.summary_topic_arn:
-        subject, body = summary_message(args.job_name, run_id, list(args.source_keys), report.accounting)
+    # A run that loaded nothing (every file rejected whole) sends only its state change, as documented.
+    if good and args.summary_topic_arn:
+        subject, body = summary_message(args.job_name, run_id, list(args.source_keys), report.accounting,
+                                        failed)
         publish_summary(args.summary_topic_arn, subject, body)
-    if args.metrics_namespace:
+    if good and args.metrics_namespace:
         publish_metrics(args.metrics_namespace, args.job_name, run_metrics(report.accounting))
     if failed:
         names = ", ".join(key for key, _ in failed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -10,12 +11,16 @@ import boto3
 SUMMARY_TYPE = "run_summary"
 
 
-def summary_message(job_name: str, run_id: str, source_keys: list[str],
-                    accounting: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body) of the run summary; the archiver recognises and ignores `type: run_summary`."""
+def summary_message(job_name: str, run_id: str, source_keys: list[str], accounting: dict[str, Any],
+                    failed_files: Sequence[tuple[str, str]] = ()) -> tuple[str, str]:
+    """(subject, body) of the run summary; the archiver recognises and ignores `type: run_summary`.
+    `failed_files` (key, reason) are the files the run rejected whole: in `source_keys`, not loaded."""
     subject = f"Glue run {run_id}: {accounting['inserted'] + accounting['updated']} rows loaded"
+    if failed_files:
+        subject += f", {len(failed_files)} file(s) rejected whole"
     body = {"type": SUMMARY_TYPE, "job_name": job_name, "run_id": run_id,
-            "source_keys": list(source_keys), "accounting": accounting}
+            "source_keys": list(source_keys), "accounting": accounting,
+            "failed_files": [{"source_file": key, "reason": reason} for key, reason in failed_files]}
     # SNS subjects are at most 100 characters.
     return subject[:100], json.dumps(body, sort_keys=True, default=str)
 
