@@ -394,13 +394,19 @@ def test_a_failing_staging_write_cancels_the_rejects_write_beside_it(
     assert spark.sparkContext.statusTracker().getActiveJobsIds() == []
 
 
+def _wrong_header_file(path: Path) -> Path:
+    """A day file whose header names `state` for `status`, with one row: rejected whole by the job."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TRANSACTIONS_HEADER.replace("status", "state")
+                    + "\nT1,C1,P1,1,1,2023-03-16,PayPal,Pending\n")
+    return path
+
+
 def test_wrong_header_file_is_named_and_the_others_still_load(
         spark: SparkSession, generated_dataset: GeneratedDataset, tmp_path: Path) -> None:
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
-    bad = tmp_path / "in" / "transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv"
-    bad.parent.mkdir(parents=True)
-    bad.write_text(TRANSACTIONS_HEADER.replace("status", "state")
-                   + "\nT1,C1,P1,1,1,2023-03-16,PayPal,Pending\n")
+    bad = _wrong_header_file(
+        tmp_path / "in" / "transactions/year=2023/month=03/day=16/transactions_2023-03-16.csv")
     good = generated_dataset.transaction_files[0]
     args = JobArgs.model_validate({
         "source_keys": [f"file://{bad}", f"file://{good}"], "data_bucket": "local", "warehouse_url": url,
@@ -421,10 +427,7 @@ def test_a_summary_is_sent_only_for_a_run_that_loaded_and_names_the_files_it_rej
     monkeypatch.setattr(entry, "publish_summary",  # SNS itself: test_job_summary.py
                         lambda topic, subject, body: sent.append((subject, json.loads(body))))
     url = fresh_warehouse(tmp_path / "wh.duckdb", generated_dataset)
-    bad = tmp_path / "in" / "transactions_bad.csv"
-    bad.parent.mkdir(parents=True)
-    bad.write_text(TRANSACTIONS_HEADER.replace("status", "state")
-                   + "\nT1,C1,P1,1,1,2023-03-16,PayPal,Pending\n")
+    bad = _wrong_header_file(tmp_path / "in" / "transactions_bad.csv")
     good = generated_dataset.transaction_files[0]
 
     def run(*keys: str) -> None:
