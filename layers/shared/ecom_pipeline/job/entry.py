@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -255,16 +256,26 @@ def stage_batch(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], r
         except BaseException as error:  # the rejects write is stopped and waited for, its own error told
             if (also := _stopped(spark, beside_group, rejects_written)) is not None:
                 error.add_note(f"the rejects write failed too: {described(also)}")
-            if _CSV_READER_GAVE_UP in (java_message(error) or ""):
-                error.add_note(f"a line of {', '.join(keys)} (or of the dims) is one the CSV reader cannot "
-                               "parse at all (more than its 20,480 fields?): fix or remove that line and run "
-                               "the files again")
             raise
         rejects_written.result()  # raises the rejects write's error, if any
     per_file = file_counts(keys, _observed_per_file(keys, entering.get, ranking.get, set_apart.get,
                                                     rejecting.get))
     check_staged(per_file)
     return Staged(per_file=per_file, staged_uri=staged_uri, rejects_uri=rejects_uri)
+
+
+@contextmanager
+def _dims_line_told() -> Iterator[None]:
+    """A dims line Spark's CSV reader cannot parse at all told as such: its exception says only `Index
+    20480 out of bounds`. It surfaces wherever the broadcast of the dims is awaited, planning included."""
+    try:
+        yield
+    except BaseException as error:
+        if _CSV_READER_GAVE_UP in (java_message(error) or ""):
+            error.add_note(f"a line of the dims files ({PRODUCTS_KEY}, {CUSTOMERS_KEY}) is one Spark's CSV "
+                           "reader cannot parse at all (more than its 20,480 fields?): fix or remove that "
+                           "line and run the files again")
+        raise
 
 
 def _in_job_group(spark: SparkSession, group: str, write: Callable[..., object], *args: Any) -> None:
@@ -291,13 +302,15 @@ def _stopped(spark: SparkSession, group: str, written: Future[None]) -> BaseExce
 _CANCEL_AGAIN_S = 0.5
 
 # What Spark's CSV reader (univocity) throws for a line it cannot read at all, such as one with more
-# fields than it holds: not a malformed row it can set aside, but the end of the task.
+# fields than it holds: not a malformed row it can set aside, but the end of the task. The dims are read
+# by it; the transactions are not (`lines`: such a line is a malformed row there).
 _CSV_READER_GAVE_UP = "com.univocity.parsers.common.TextParsingException"
 
 
 def _load(spark: SparkSession, args: JobArgs, good: list[io.SourceFile], run_id: str, run_at: datetime,
           report: RunReport, warehouse: Warehouse | None) -> tuple[dict[str, FileCounts], UpsertResult]:
-    staged = stage_batch(spark, args, good, run_id, run_at)
+    with _dims_line_told():
+        staged = stage_batch(spark, args, good, run_id, run_at)
     report.staged_uri = staged.staged_uri
     upsert = _upsert(args, staged.staged_uri, staged.candidates, warehouse)
     # Published once the facts are in: a run failing before then leaves its rejects in the staging

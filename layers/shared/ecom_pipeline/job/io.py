@@ -22,13 +22,12 @@ from ecom_pipeline.contracts import (
     header_line,
     header_problem,
 )
+from ecom_pipeline.job import lines
 from ecom_pipeline.job.schema import (
-    CORRUPT_RECORD,
     FILE_INDEX,
     INPUT_ORDER,
     RAW_CUSTOMERS,
     RAW_PRODUCTS,
-    RAW_TRANSACTIONS,
     REJECT_COLUMNS,
     REJECT_DAY,
 )
@@ -36,11 +35,10 @@ from ecom_pipeline.keys import STAGING_PREFIX, parse_transaction_key
 
 _PARTITION = re.compile(r"year=(\d{4})/month=(\d{2})/day=(\d{2})/")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-# RFC 4180 quoting ("" inside quotes) for every CSV read and written, so a raw value survives the
-# round trip into the rejects; Spark's default escape is a backslash, which kept the quotes in a value.
+# RFC 4180 quoting ("" inside quotes) for the dims read and the rejects written, as `lines` reads the
+# transactions, so a raw value survives the round trip into the rejects; Spark's default escape is a
+# backslash, which kept the quotes in a value.
 RFC_4180: Final = {"quote": '"', "escape": '"'}
-CSV_OPTIONS: Final = {"header": "true", "mode": "PERMISSIVE", "multiLine": "false",
-                       "columnNameOfCorruptRecord": CORRUPT_RECORD, **RFC_4180}
 
 
 class WrongHeader(ValueError):
@@ -131,6 +129,8 @@ def literal_path(uri: str) -> str:
 def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame:
     """All rows of `files` (headers already checked), in input order, tagged with their file index.
 
+    Lines are read as text and parsed by `lines` (RFC 4180, a malformed line kept in CORRUPT_RECORD):
+    cheaper than Spark's CSV reader, and with the same results for every well-formed line.
     Each file is read on its own and the reads are unioned in the order given, so the union's partition
     order is file order and, inside a file, line order: monotonically_increasing_id over it is a total
     input order (later file, later line = greater) without a shuffle.
@@ -138,7 +138,7 @@ def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame
     if not files:
         raise ValueError("no source files to read")
     frames = [
-        spark.read.schema(RAW_TRANSACTIONS).options(**CSV_OPTIONS).csv(literal_path(source.uri))
+        lines.parse(lines.without_header(spark.read.text(literal_path(source.uri))))
         .withColumn(FILE_INDEX, F.lit(index))
         for index, source in enumerate(files)
     ]
