@@ -21,6 +21,6 @@ fi
 "$venv/bin/python" -c "import pyspark; assert pyspark.__version__ == '$release', pyspark.__version__"
 # The long backfill checks the local runtime's SQS timing, not Spark: `make test` runs it once.
 exec "$venv/bin/pytest" -p no:cacheprovider "$@" \
-  tests/integration/test_job_spark.py tests/integration/test_job_transforms.py \
+  tests/integration/test_job_spark.py tests/integration/test_job_transforms.py tests/integration/test_job_lines.py \
   tests/integration/test_job_entry.py tests/integration/test_bench_reference.py tests/e2e \
   --deselect tests/e2e/test_local_flow.py::test_a_backfill_longer_than_the_queues_receives_waits_for_glue_and_loads_every_file_once
