@@ -223,4 +223,8 @@ def test_a_refused_message_comes_back_later_each_time(
     hidden = "ApproximateNumberOfMessagesNotVisible"
     assert int(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[hidden])["Attributes"][hidden]) == 3
     # Capped below SQS's 12 hours from the receive (43,200 s), which an earlier receive already ate into.
-    assert [redelivery_delay(n) for n in (1, 2, 3, 5, 9)] == [420, 840, 1680, 6720, 42_300]
+    assert [redelivery_delay(n, jitter=0) for n in (1, 2, 3, 5, 9)] == [420, 840, 1680, 6720, 42_300]
+    assert [redelivery_delay(n, jitter=0.5) for n in (1, 2, 8)] == [630, 1260, 42_300]
+    # At random between the doubled wait and twice it: batches refused together do not come back together.
+    waits = [redelivery_delay(2) for _ in range(200)]
+    assert min(waits) >= 840 and max(waits) < 1680 and len(set(waits)) > 100

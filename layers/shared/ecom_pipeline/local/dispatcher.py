@@ -33,8 +33,8 @@ from ecom_pipeline.local.stack import SnsSubscription, SqsSource, Stack
 
 log = logging.getLogger(__name__)
 
-# One local second per AWS minute: a message Glue refused comes back after 7 s, 14 s, 28 s… where AWS
-# waits 7 min, 14 min, 28 min…, and a local Glue run takes seconds where AWS's takes minutes.
+# One local second per AWS minute: a message Glue refused comes back after 7–14 s, 14–28 s… where AWS
+# waits 7–14 min, 14–28 min…, and a local Glue run takes seconds where AWS's takes minutes.
 TIME_SCALE = 60.0
 _CHANGE_VISIBILITY = "before-parameter-build.sqs.ChangeMessageVisibility"
 _SCALE_HOOK = "ecom-pipeline-local-time-scale"

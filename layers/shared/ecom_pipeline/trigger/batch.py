@@ -5,12 +5,13 @@ the queue's maxReceiveCount, lands in the DLQ. The keys of the records that pars
 run; when Glue refuses it, each of those messages is reported failed too (but those an earlier run
 already covers: they would only use up receives on their way to the DLQ), so SQS redelivers them later
 and no file is lost. Given a `delay`, each refused message comes back after a wait that doubles with
-every receive (`redelivery_delay`): a backfill of many days waits for Glue capacity for hours, instead
-of reaching the DLQ after a few visibility timeouts.
+every receive, spread at random (`redelivery_delay`): a backfill of many days waits for Glue capacity
+for hours, instead of reaching the DLQ after a few visibility timeouts.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -31,9 +32,17 @@ FIRST_DELAY_S: Final = 420
 MAX_DELAY_S: Final = 12 * 3600 - 15 * 60
 
 
-def redelivery_delay(receive_count: int) -> int:
-    """Seconds before a refused message comes back: the queue's own timeout, doubled for each receive."""
-    return min(FIRST_DELAY_S * 2 ** (max(receive_count, 1) - 1), MAX_DELAY_S)
+def redelivery_delay(receive_count: int, jitter: float | None = None) -> int:
+    """Seconds before a refused message comes back: the queue's own timeout, doubled for each receive,
+    plus up to as much again at random (`jitter`, in [0, 1): random unless given).
+
+    The random part spreads the batches Glue refused together: with one wait for all, they all came
+    back at the same moment, where at most MaxConcurrentRuns of them could start, and the rest were
+    refused again, together, so a long backfill used up its receives and reached the DLQ with Glue idle
+    between the returns."""
+    doubled = FIRST_DELAY_S * 2 ** (max(receive_count, 1) - 1)
+    spread = random.random() if jitter is None else jitter
+    return min(int(doubled * (1 + spread)), MAX_DELAY_S)
 
 
 def _record_handler(record: SqsRecordModel) -> QueuedFile:
