@@ -170,18 +170,17 @@ def duckdb_run(ctes: str, target: Path) -> tuple[float, float, float, dict[str, 
 
 
 def floors(spark: Any, csv: Path, out: Path, repeats: int) -> tuple[float, float]:
-    """(Spark, DuckDB) median seconds to read the CSV as strings (Spark: as the job reads it, `lines`) and
-    write it as Parquet, no logic."""
+    """(Spark, DuckDB) median seconds to read the CSV as strings (Spark: as the job reads it) and write it
+    as Parquet, no logic."""
     import duckdb
-    from ecom_pipeline.job import lines
+    from ecom_pipeline.job.io import read_transaction_file
 
     conn = duckdb.connect()
     conn.execute("SET threads = 2")
     spark_s, duck_s = [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        (lines.parse(lines.without_header(spark.read.text(f"file://{csv}")))
-         .write.mode("overwrite").parquet(f"file://{out}/floor-spark"))
+        read_transaction_file(spark, f"file://{csv}").write.mode("overwrite").parquet(f"file://{out}/floor-spark")
         spark_s.append(time.perf_counter() - start)
         start = time.perf_counter()
         conn.execute(f"COPY (SELECT * FROM read_csv('{csv}', {_duckdb_csv()})) "

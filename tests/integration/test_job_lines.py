@@ -14,7 +14,7 @@ from ecom_pipeline.job import io, lines, transforms
 from ecom_pipeline.job.schema import CORRUPT_RECORD, INPUT_ORDER, RAW_TRANSACTIONS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 GOOD = "C1,P1,2,10.00,2023-03-15,PayPal,Completed"
 GOOD_VALUES = ("C1", "P1", "2", "10.00", "2023-03-15", "PayPal", "Completed")
@@ -142,18 +142,15 @@ def test_what_an_rfc_4180_writer_writes_reads_back_as_sparks_csv_reader_reads_it
     assert got == [tuple(r) for r in by_spark]
 
 
-def test_the_map_stage_stays_small_enough_for_the_jit_to_compile(spark: SparkSession, tmp_path: Path) -> None:
+def test_the_map_stage_stays_small_enough_for_the_jit_to_compile(
+        spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame], tmp_path: Path) -> None:
     # The JVM leaves a method over 8,000 bytes of bytecode to its interpreter. Written per field, the
     # unquoting put the stage that reads, parses and validates the rows at 9,105 bytes, and the runs took
     # 1.5x as long.
     path = tmp_path / "t.csv"
     path.write_text(f"{TRANSACTIONS_HEADER}\nT1,{GOOD}\n")
-    products = spark.createDataFrame([("P1", "Widget", "Tools", "10.00", "S1")], ", ".join(
-        f"{name} string" for name in ("product_id", "product_name", "category", "price", "supplier_id")))
-    customers = spark.createDataFrame([("C1", "Ann", "Lee", "ann@example.com", "Gold")], ", ".join(
-        f"{name} string" for name in ("customer_id", "first_name", "last_name", "email", "membership_level")))
     raw = io.read_transactions(spark, [io.SourceFile("t.csv", f"file://{path}", date(2023, 3, 15))])
-    prepared = transforms.prepare(transforms.validate(raw, products, customers))
+    prepared = transforms.prepare(transforms.validate(raw, *spark_dims))
     mapped = prepared.repartition(4, "transaction_id")
     jvm: Any = spark._jvm
     stages = jvm.org.apache.spark.sql.execution.debug.package.codegenStringSeq(

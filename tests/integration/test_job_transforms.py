@@ -29,28 +29,18 @@ def raw_frame(spark: SparkSession, rows: list[dict[str, Any]], file_index: int =
             .withColumn(INPUT_ORDER, F.monotonically_increasing_id() + file_index * 10**6))
 
 
-@pytest.fixture(scope="module")
-def dims(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
-    products = spark.createDataFrame(
-        [("P1", "Widget", "Tools", "10.00", "S1"), ("P2", "Gadget", "Toys", "5.00", "S1")],
-        "product_id string, product_name string, category string, price string, supplier_id string")
-    customers = spark.createDataFrame(
-        [("C1", "Ann", "Lee", "ann@example.com", "Gold"), ("C2", "Bo", "Ray", "bo@example.com", "Bronze")],
-        "customer_id string, first_name string, last_name string, email string, membership_level string")
-    return products, customers
-
-
-def reasons(spark: SparkSession, dims: tuple[DataFrame, DataFrame], rows: list[dict[str, Any]]) -> list[Any]:
-    validated = transforms.validate(raw_frame(spark, rows), *dims)
+def reasons(spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame],
+            rows: list[dict[str, Any]]) -> list[Any]:
+    validated = transforms.validate(raw_frame(spark, rows), *spark_dims)
     return [r[REJECT_REASON] for r in validated.orderBy(INPUT_ORDER).collect()]
 
 
-def stage(spark: SparkSession, dims: tuple[DataFrame, DataFrame], frames: list[DataFrame],
+def stage(spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame], frames: list[DataFrame],
           small_max: Decimal = Decimal(100), medium_max: Decimal = Decimal(500)) -> list[dict[str, Any]]:
     raw = frames[0]
     for frame in frames[1:]:
         raw = raw.unionByName(frame)
-    validated = transforms.validate(raw, *dims)
+    validated = transforms.validate(raw, *spark_dims)
     facts = transforms.to_facts(transforms.survivors(transforms.prepare(validated)),
                                 keys=[f"file{i}.csv" for i in range(len(frames))], run_id="run-1",
                                 run_at=RUN_AT, small_max=small_max, medium_max=medium_max)
@@ -114,9 +104,9 @@ REJECT_CASES: list[tuple[dict[str, Any], RejectReason | None]] = [
 
 
 @pytest.fixture(scope="module")
-def reject_results(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> list[Any]:
+def reject_results(spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame]) -> list[Any]:
     """All reject cases validated in one frame (one Spark job), in case order."""
-    return reasons(spark, dims, [row for row, _ in REJECT_CASES])
+    return reasons(spark, spark_dims, [row for row, _ in REJECT_CASES])
 
 
 @pytest.mark.parametrize("case", range(len(REJECT_CASES)))
@@ -125,7 +115,7 @@ def test_each_reject_code(reject_results: list[Any], case: int) -> None:
     assert reject_results[case] == expected, row
 
 
-def test_first_reason_that_applies_wins(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+def test_first_reason_that_applies_wins(spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame]) -> None:
     rows = [
         {"_corrupt_record": "T1,C1", "transaction_id": "", "quantity": "x"},
         {"transaction_id": "", "quantity": "x", "price": "-1"},
@@ -135,7 +125,7 @@ def test_first_reason_that_applies_wins(spark: SparkSession, dims: tuple[DataFra
         {"status": "Nope", "product_id": "P404", "customer_id": "C404"},
         {"product_id": "P404", "customer_id": "C404"},
     ]
-    assert reasons(spark, dims, rows) == [
+    assert reasons(spark, spark_dims, rows) == [
         "malformed_row", "missing_transaction_id", "invalid_quantity", "invalid_price", "invalid_date",
         "invalid_status", "unknown_product"]
 
@@ -153,10 +143,10 @@ TOTAL_CASES = [
 
 
 @pytest.fixture(scope="module")
-def total_results(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> dict[str, dict[str, Any]]:
+def total_results(spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame]) -> dict[str, dict[str, Any]]:
     rows = [{"transaction_id": f"T{i}", "quantity": q, "price": p}
             for i, (q, p, _, _) in enumerate(TOTAL_CASES)]
-    return {fact["transaction_id"]: fact for fact in stage(spark, dims, [raw_frame(spark, rows)])}
+    return {fact["transaction_id"]: fact for fact in stage(spark, spark_dims, [raw_frame(spark, rows)])}
 
 
 @pytest.mark.parametrize("case", range(len(TOTAL_CASES)))
@@ -168,15 +158,16 @@ def test_totals_are_exact_decimals_and_classes_follow_the_thresholds(
     assert fact["price"] == Decimal(price).quantize(Decimal("0.01"))
 
 
-def test_thresholds_are_arguments(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+def test_thresholds_are_arguments(spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame]) -> None:
     prices = ["9.99", "10.00", "19.99", "20.00"]
     rows = [{"transaction_id": f"T{i}", "quantity": "1", "price": p} for i, p in enumerate(prices)]
-    facts = stage(spark, dims, [raw_frame(spark, rows)], small_max=Decimal(10), medium_max=Decimal(20))
+    facts = stage(spark, spark_dims, [raw_frame(spark, rows)], small_max=Decimal(10), medium_max=Decimal(20))
     assert [f["transaction_class"] for f in facts] == ["Small", "Medium", "Medium", "Large"]
 
 
-def test_facts_carry_dims_source_and_run(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
-    [fact] = stage(spark, dims, [raw_frame(spark, [{"customer_id": "C2", "product_id": "P2"}])])
+def test_facts_carry_dims_source_and_run(spark: SparkSession,
+                                         spark_dims: tuple[DataFrame, DataFrame]) -> None:
+    [fact] = stage(spark, spark_dims, [raw_frame(spark, [{"customer_id": "C2", "product_id": "P2"}])])
     assert (fact["customer_email"], fact["product_name"], fact["category"]) == ("bo@example.com", "Gadget",
                                                                               "Toys")
     assert (fact["source_file"], fact["job_run_id"], fact["status_rank"]) == ("file0.csv", "run-1", 2)
@@ -195,13 +186,13 @@ def laptop_east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_updated_at_is_the_run_time_in_utc_whatever_the_local_zone(
-        spark: SparkSession, dims: tuple[DataFrame, DataFrame], laptop_east_of_utc: Any) -> None:
-    [fact] = stage(spark, dims, [raw_frame(spark, [{}])])
+        spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame], laptop_east_of_utc: Any) -> None:
+    [fact] = stage(spark, spark_dims, [raw_frame(spark, [{}])])
     assert fact["updated_at"] == datetime(2023, 3, 16, 1, 2, 3)
 
 
 def test_collapse_keeps_greatest_date_then_rank(spark: SparkSession,
-                                                dims: tuple[DataFrame, DataFrame]) -> None:
+                                                spark_dims: tuple[DataFrame, DataFrame]) -> None:
     rows = [
         {"transaction_id": "A", "status": "Refunded", "transaction_date": "2023-03-14"},
         {"transaction_id": "A", "status": "Pending", "transaction_date": "2023-03-15"},  # later date wins
@@ -209,35 +200,36 @@ def test_collapse_keeps_greatest_date_then_rank(spark: SparkSession,
         {"transaction_id": "B", "status": "Completed"},
         {"transaction_id": "C", "status": "Pending"},
     ]
-    facts = stage(spark, dims, [raw_frame(spark, rows)])
+    facts = stage(spark, spark_dims, [raw_frame(spark, rows)])
     assert [(f["transaction_id"], f["status"]) for f in facts] == [("A", "Pending"), ("B", "Refunded"),
                                                                    ("C", "Pending")]
 
 
 def test_ties_keep_the_later_input_row_across_files(spark: SparkSession,
-                                                    dims: tuple[DataFrame, DataFrame]) -> None:
+                                                    spark_dims: tuple[DataFrame, DataFrame]) -> None:
     first = raw_frame(spark, [{"transaction_id": "T", "status": "Completed", "payment_type": "one"},
                               {"transaction_id": "T", "status": "Failed", "payment_type": "two"}], 0)
     second = raw_frame(spark, [{"transaction_id": "T", "status": "Cancelled", "payment_type": "three"}], 1)
-    [inside] = stage(spark, dims, [first])
-    [across] = stage(spark, dims, [first, second])
+    [inside] = stage(spark, spark_dims, [first])
+    [across] = stage(spark, spark_dims, [first, second])
     assert (inside["status"], inside["payment_type"]) == ("Failed", "two")
     assert (across["status"], across["source_file"]) == ("Cancelled", "file1.csv")
 
 
 def test_the_key_is_stored_without_its_surrounding_spaces(spark: SparkSession,
-                                                         dims: tuple[DataFrame, DataFrame]) -> None:
+                                                         spark_dims: tuple[DataFrame, DataFrame]) -> None:
     # Redshift compares VARCHARs ignoring trailing spaces, PostgreSQL and DuckDB do not: one key for all.
     rows = [{"transaction_id": "T1 ", "status": "Pending"}, {"transaction_id": " T1", "status": "Completed"},
             {"transaction_id": "T2", "status": "Pending"}]
-    facts = stage(spark, dims, [raw_frame(spark, rows)])
+    facts = stage(spark, spark_dims, [raw_frame(spark, rows)])
     assert [(f["transaction_id"], f["status"]) for f in facts] == [("T1", "Completed"), ("T2", "Pending")]
 
 
-def test_rejects_keep_raw_values_and_file_day(spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+def test_rejects_keep_raw_values_and_file_day(spark: SparkSession,
+                                              spark_dims: tuple[DataFrame, DataFrame]) -> None:
     raw = raw_frame(spark, [{"quantity": " x ", "transaction_date": "2023-03-10"},
                             {"transaction_date": "garbage", "quantity": "-1"}])
-    prepared = transforms.prepare(transforms.validate(raw, *dims))
+    prepared = transforms.prepare(transforms.validate(raw, *spark_dims))
     rows = transforms.rejects(prepared, ["k.csv"], [DAY], "run-9").orderBy("transaction_date")
     got = [r.asDict() for r in rows.collect()]
     assert [(r["quantity"], r["reject_reason"], r["source_file"], r["job_run_id"], r["_reject_day"])
@@ -251,7 +243,7 @@ def write_file(path: Path, lines: list[str]) -> io.SourceFile:
 
 
 def test_malformed_lines_become_rejects_not_failures(spark: SparkSession, tmp_path: Path,
-                                                     dims: tuple[DataFrame, DataFrame]) -> None:
+                                                     spark_dims: tuple[DataFrame, DataFrame]) -> None:
     source = write_file(tmp_path / "t.csv", [
         TRANSACTIONS_HEADER,
         "T1,C1,P1,2,10.00,2023-03-15,PayPal,Completed",
@@ -261,14 +253,14 @@ def test_malformed_lines_become_rejects_not_failures(spark: SparkSession, tmp_pa
         'T5,C1,P1,"2",10.00,2023-03-15,"Credit Card",Completed',   # quoted fields are fine
     ])
     io.check_header(spark, source)
-    validated = transforms.validate(io.read_transactions(spark, [source]), *dims)
+    validated = transforms.validate(io.read_transactions(spark, [source]), *spark_dims)
     got = {r["transaction_id"]: r[REJECT_REASON] for r in validated.collect()}
     assert got == {"T1": None, "T2": "malformed_row", "T3": "malformed_row", "T4": "malformed_row",
                    "T5": None}
 
 
-def test_quotes_inside_a_field_are_read_as_rfc_4180_writes_them(spark: SparkSession, tmp_path: Path,
-                                                                 dims: tuple[DataFrame, DataFrame]) -> None:
+def test_quotes_inside_a_field_are_read_as_rfc_4180_writes_them(
+        spark: SparkSession, tmp_path: Path, spark_dims: tuple[DataFrame, DataFrame]) -> None:
     # The rejects are written the same way, so a raw value survives the round trip unchanged.
     source = write_file(tmp_path / "q.csv", [
         TRANSACTIONS_HEADER,
@@ -281,7 +273,7 @@ def test_quotes_inside_a_field_are_read_as_rfc_4180_writes_them(spark: SparkSess
 
 
 def test_neither_half_of_a_record_split_by_a_quoted_line_break_loads(
-        spark: SparkSession, tmp_path: Path, dims: tuple[DataFrame, DataFrame]) -> None:
+        spark: SparkSession, tmp_path: Path, spark_dims: tuple[DataFrame, DataFrame]) -> None:
     # Read line by line, the tail would otherwise load as a row of its own, with the id 'T2"'.
     source = write_file(tmp_path / "split.csv", [
         TRANSACTIONS_HEADER,
@@ -291,21 +283,21 @@ def test_neither_half_of_a_record_split_by_a_quoted_line_break_loads(
         'Card",Completed',
         "T4,C1,P1,2,10.00,2023-03-15,PayPal,Completed",
     ])
-    validated = transforms.validate(io.read_transactions(spark, [source]), *dims)
+    validated = transforms.validate(io.read_transactions(spark, [source]), *spark_dims)
     got = [(r["transaction_id"], r[REJECT_REASON]) for r in validated.orderBy(INPUT_ORDER).collect()]
     assert [reason for _, reason in got] == ["malformed_row"] * 4 + [None]
     assert got[-1] == ("T4", None)
 
 
 def test_bytes_that_are_not_utf8_make_a_row_malformed(spark: SparkSession, tmp_path: Path,
-                                                      dims: tuple[DataFrame, DataFrame]) -> None:
+                                                      spark_dims: tuple[DataFrame, DataFrame]) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes(f"{TRANSACTIONS_HEADER}\n".encode()
                      + "T\xe91,C1,P1,2,10.00,2023-03-15,PayPal,Completed\n".encode("latin-1")
                      + "T2,C1,P1,2,10.00,2023-03-15,Cr\xe9dit,Completed\n".encode("latin-1")
                      + "T3,C1,P1,2,10.00,2023-03-15,Crédit,Completed\n".encode())
     source = io.SourceFile(path.name, f"file://{path}", DAY)
-    validated = transforms.validate(io.read_transactions(spark, [source]), *dims)
+    validated = transforms.validate(io.read_transactions(spark, [source]), *spark_dims)
     got = [r[REJECT_REASON] for r in validated.orderBy(INPUT_ORDER).collect()]
     assert got == ["malformed_row", "malformed_row", None]
 
@@ -370,31 +362,31 @@ def test_dims_are_matched_trimmed_as_the_warehouse_stores_them(spark: SparkSessi
 
 
 def test_a_customer_email_longer_than_the_warehouse_holds_fails_naming_it(
-        spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+        spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame]) -> None:
     customers = spark.createDataFrame([("C1", "Al", "Lee", "a" * 257 + "@example.com", "Gold")],
                                       "customer_id string, first_name string, last_name string, "
                                       "email string, membership_level string")
 
     with pytest.raises(Exception, match="dim_customers: a email longer than 256 bytes"):
-        stage(spark, (dims[0], customers), [raw_frame(spark, [{}])])
+        stage(spark, (spark_dims[0], customers), [raw_frame(spark, [{}])])
 
 
 def test_a_dims_value_that_was_not_utf8_fails_the_run_naming_it(
-        spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+        spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame]) -> None:
     # As the reader decodes it: setup refuses such a file, but one replaced since reaches the job.
     customers = spark.createDataFrame([("C1", "Ann", "Lee", "ann@exampl\ufffd.com", "Gold")],
                                       "customer_id string, first_name string, last_name string, "
                                       "email string, membership_level string")
 
     with pytest.raises(Exception, match=r"dim_customers\.email: a value holding bytes that are not UTF-8"):
-        stage(spark, (dims[0], customers), [raw_frame(spark, [{}])])
+        stage(spark, (spark_dims[0], customers), [raw_frame(spark, [{}])])
 
 
 def test_a_dims_value_longer_than_the_warehouse_holds_fails_naming_it(
-        spark: SparkSession, dims: tuple[DataFrame, DataFrame]) -> None:
+        spark: SparkSession, spark_dims: tuple[DataFrame, DataFrame]) -> None:
     products = spark.createDataFrame([("P1", "x" * 257, "Tools", "1.00", "S1")],
                                      "product_id string, product_name string, category string, "
                                      "price string, supplier_id string")
 
     with pytest.raises(Exception, match="dim_products: a product_name longer than 256 bytes"):
-        stage(spark, (products, dims[1]), [raw_frame(spark, [{}])])
+        stage(spark, (products, spark_dims[1]), [raw_frame(spark, [{}])])

@@ -137,15 +137,17 @@ def read_transactions(spark: SparkSession, files: list[SourceFile]) -> DataFrame
     """
     if not files:
         raise ValueError("no source files to read")
-    frames = [
-        lines.parse(lines.without_header(spark.read.text(literal_path(source.uri))))
-        .withColumn(FILE_INDEX, F.lit(index))
-        for index, source in enumerate(files)
-    ]
+    frames = [read_transaction_file(spark, source.uri).withColumn(FILE_INDEX, F.lit(index))
+              for index, source in enumerate(files)]
     union = frames[0]
     for frame in frames[1:]:
         union = union.unionByName(frame)
     return union.withColumn(INPUT_ORDER, F.monotonically_increasing_id())
+
+
+def read_transaction_file(spark: SparkSession, uri: str) -> DataFrame:
+    """One transaction file's rows as raw strings and CORRUPT_RECORD, in line order, its header left out."""
+    return lines.parse(lines.without_header(spark.read.text(literal_path(uri))))
 
 
 def read_dims(spark: SparkSession, products_uri: str, customers_uri: str) -> tuple[DataFrame, DataFrame]:
